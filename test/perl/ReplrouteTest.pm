@@ -1,0 +1,160 @@
+
+# Copyright: see README.md
+
+=pod
+
+=head1 NAME
+
+ReplrouteTest - build a replicated test cluster for replroute's TAP tests
+
+=head1 SYNOPSIS
+
+  use ReplrouteTest;
+  my ($primary, $s1, $s2) = ReplrouteTest::make_cluster();
+  my $st = ReplrouteTest::node_status($s1);   # hashref of node_status()
+
+=head1 DESCRIPTION
+
+A primary and two streaming standbys on 127.0.0.1, on free ports, built
+the way src/test/recovery does it (init with allows_streaming, backup,
+init_from_backup with has_streaming).  The first standby streams through the
+physical slot regress_replroute_s1.  The extension is created on the
+primary and replicated.  Nodes are stopped by the framework at exit.
+
+=cut
+
+package ReplrouteTest;
+
+use strict;
+use warnings;
+
+use PostgreSQL::Test::Cluster;
+use PostgreSQL::Test::Utils;
+use Test::More;
+use JSON::PP qw(decode_json);
+use Time::HiRes qw(usleep time);
+
+# Every server listens on 127.0.0.1 only (TCP is needed for the client's
+# tests).  Must run before the first node is created.
+sub use_loopback_tcp
+{
+	$PostgreSQL::Test::Cluster::use_tcp     = 1;
+	$PostgreSQL::Test::Cluster::test_pghost = '127.0.0.1';
+	$ENV{PGHOST} = '127.0.0.1';
+	return;
+}
+
+=pod
+
+=item make_cluster(%opts)
+
+Returns ($primary, $standby1, $standby2).  Options: standby_conf (text
+appended to both standbys' postgresql.conf), primary_conf, standbys (number,
+default 2).
+
+=cut
+
+sub make_cluster
+{
+	my (%opts) = @_;
+	my $nstandbys = $opts{standbys} // 2;
+
+	use_loopback_tcp();
+
+	my $primary = PostgreSQL::Test::Cluster->new('primary');
+	$primary->init(allows_streaming => 1);
+	$primary->append_conf('postgresql.conf', $opts{primary_conf} // '');
+	$primary->start;
+	$primary->safe_psql('postgres', 'CREATE EXTENSION replroute');
+	$primary->safe_psql('postgres',
+		"SELECT pg_create_physical_replication_slot('regress_replroute_s1')");
+	$primary->backup('base');
+
+	my @standbys;
+	for my $i (1 .. $nstandbys)
+	{
+		my $s = PostgreSQL::Test::Cluster->new("standby$i");
+		$s->init_from_backup($primary, 'base', has_streaming => 1);
+		$s->append_conf('postgresql.conf',
+			"primary_slot_name = 'regress_replroute_s1'")
+		  if $i == 1;
+		$s->append_conf('postgresql.conf', $opts{standby_conf} // '');
+		$s->start;
+		push @standbys, $s;
+	}
+	$primary->wait_for_catchup($_) for @standbys;
+
+	return ($primary, @standbys);
+}
+
+=pod
+
+=item node_status($node)
+
+One call of replroute.node_status() on $node, as a hashref keyed by column
+name (NULL is undef, booleans JSON::PP booleans: true is 1, false is 0).
+
+=cut
+
+sub node_status
+{
+	my ($node) = @_;
+	return query_row($node, 'SELECT * FROM replroute.node_status()');
+}
+
+=pod
+
+=item query_row($node, $sql)
+
+The first row of $sql as a hashref keyed by column name, NULL as undef.
+
+=cut
+
+sub query_row
+{
+	my ($node, $sql) = @_;
+	my $out = $node->safe_psql('postgres',
+		"SELECT row_to_json(q) FROM ($sql) q LIMIT 1");
+	return $out eq '' ? undef : decode_json($out);
+}
+
+=pod
+
+=item poll_until($timeout_s, $code)
+
+Calls $code every 50 ms until it returns true or $timeout_s seconds pass.
+Returns the seconds it took, or undef on timeout.
+
+=cut
+
+sub poll_until
+{
+	my ($timeout, $code) = @_;
+	my $start = time;
+	while (time - $start < $timeout)
+	{
+		return time - $start if $code->();
+		usleep(50_000);
+	}
+	return undef;
+}
+
+=pod
+
+=item write_some($node, $rows)
+
+Inserts $rows rows into regress_replroute_w (created if needed) on $node.
+
+=cut
+
+sub write_some
+{
+	my ($node, $rows) = @_;
+	$node->safe_psql('postgres',
+		"CREATE TABLE IF NOT EXISTS regress_replroute_w (id bigserial, payload text);"
+		  . "INSERT INTO regress_replroute_w (payload) "
+		  . "SELECT repeat('x', 100) FROM generate_series(1, $rows)");
+	return;
+}
+
+1;

@@ -10,7 +10,7 @@ OBJS = \
 	extension/node_state.o \
 	extension/node_status.o \
 	extension/replroute.o \
-	extension/upstream_contact.o \
+	extension/shared_memo.o \
 	extension/wait_for_lsn.o
 PGFILEDESC = "replroute - replica health and lag for read routing"
 

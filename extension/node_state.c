@@ -13,8 +13,10 @@
  *	 server's clock.  The startup process records that arrival time
  *	 ("current chunk replay start time") whenever it finds fresh WAL after
  *	 having replayed everything before it, which is the same figure core
- *	 uses for max_standby_streaming_delay and in GetReplicationApplyDelay().
- *	 An idle primary therefore never shows as lag, unlike
+ *	 uses for max_standby_streaming_delay and in GetReplicationApplyDelay();
+ *	 we also remember when a caller last saw the standby caught up
+ *	 (shared_memo.c) and count from the later of the two.  An idle primary
+ *	 therefore never shows as lag, unlike
  *	 now() - pg_last_xact_replay_timestamp().
  *
  * Nothing here reads the WAL receiver's conninfo or primary_conninfo.
@@ -144,22 +146,26 @@ rr_read_node_state(RRNodeState *st)
 		st->lag_bytes = (known_end > st->wal_lsn) ? known_end - st->wal_lsn : 0;
 	}
 
-	/* lag_seconds: age of the oldest received but unreplayed WAL */
+	/*
+	 * lag_seconds: age of the oldest received but unreplayed WAL.  It
+	 * arrived after the startup process last found fresh WAL with everything
+	 * before replayed (chunk_start), and after the last time a caller saw
+	 * this standby caught up (see shared_memo.c): take the later of the two.
+	 */
 	if (XLogRecPtrIsInvalid(received) || st->wal_lsn >= received)
 	{
 		st->lag_seconds_known = true;
 		st->lag_seconds = 0.0;
-	}
-	else if (chunk_start != 0)
-	{
-		st->lag_seconds_known = true;
-		st->lag_seconds = (st->now > chunk_start) ?
-			(double) (st->now - chunk_start) / USECS_PER_SEC : 0.0;
+		(void) rr_memo_caught_up(st->now);
 	}
 	else
 	{
-		/* WAL arrived but the startup process has not looked at it yet */
-		st->lag_seconds_known = false;
+		TimestampTz since = Max(chunk_start, rr_memo_caught_up(0));
+
+		/* unknown only before anything was ever seen caught up */
+		st->lag_seconds_known = (since != 0);
+		st->lag_seconds = (since != 0 && st->now > since) ?
+			(double) (st->now - since) / USECS_PER_SEC : 0.0;
 	}
 
 	/*
@@ -174,7 +180,7 @@ rr_read_node_state(RRNodeState *st)
 	 */
 	if (last_receipt_time != 0 &&
 		(rcv_connected || last_send_time != last_receipt_time))
-		st->upstream_contact = rr_remember_upstream_contact(last_receipt_time);
+		st->upstream_contact = rr_memo_upstream_contact(last_receipt_time);
 	else
-		st->upstream_contact = rr_remember_upstream_contact(0);
+		st->upstream_contact = rr_memo_upstream_contact(0);
 }

@@ -51,7 +51,8 @@ typedef struct RRNodeState
 extern void rr_read_node_state(RRNodeState *st);
 extern const char *rr_role_name(RRNodeRole role);
 
-/* upstream_contact.c */
-extern TimestampTz rr_remember_upstream_contact(TimestampTz seen);
+/* shared_memo.c */
+extern TimestampTz rr_memo_upstream_contact(TimestampTz seen);
+extern TimestampTz rr_memo_caught_up(TimestampTz seen);
 
 #endif							/* REPLROUTE_EXT_H */

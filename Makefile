@@ -33,6 +33,33 @@ PGXS := $(shell $(PG_CONFIG) --pgxs)
 include $(PGXS)
 
 # ---------------------------------------------------------------------------
+# The client library, CLI and C test programs (own Makefiles: they are not
+# server code and are built with their own, stricter flags)
+
+PREFIX ?= /usr/local
+export PREFIX
+
+.PHONY: client client-install client-clean test-programs
+
+all: client test-programs
+install: client-install
+clean: client-clean
+
+client:
+	$(MAKE) -C client
+
+test-programs: client
+	$(MAKE) -C test
+
+client-install: client
+	$(MAKE) -C client install
+	@if [ "$$(id -u)" = 0 ] && command -v ldconfig >/dev/null; then ldconfig; fi
+
+client-clean:
+	$(MAKE) -C client clean
+	$(MAKE) -C test clean
+
+# ---------------------------------------------------------------------------
 # Test entry points (see test/make_test.sh for "make test")
 
 .PHONY: test installcheck-regress installcheck-tap check-client
@@ -40,11 +67,22 @@ include $(PGXS)
 test:
 	@$(srcdir)/test/make_test.sh
 
+installcheck: all
+
 installcheck-regress: submake $(REGRESS_PREP)
 	$(pg_regress_installcheck) $(REGRESS_OPTS) $(REGRESS)
 
 installcheck-tap: all
 	$(prove_installcheck)
+
+# server-less client tests, under AddressSanitizer and UBSan, and the
+# library's exported symbols (only the public API)
+check-client: test-programs
+	cd test && $(PROVE) $(PROVE_FLAGS) --exec '' ./unit_client
+	@bad=$$(nm -D --defined-only client/libreplroute.so.1 | awk '{print $$3}' | \
+		grep -v -e '^RR' -e '^REPLROUTE_1$$' || true); \
+	if [ -n "$$bad" ]; then echo "libreplroute exports non-API symbols: $$bad"; exit 1; \
+	else echo "libreplroute exports only RR* symbols"; fi
 
 # the TAP tests' shared helpers (test/perl/ReplrouteTest.pm)
 PG_PROVE_FLAGS += -I $(srcdir)/test/perl

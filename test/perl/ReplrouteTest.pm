@@ -32,6 +32,7 @@ use PostgreSQL::Test::Cluster;
 use PostgreSQL::Test::Utils;
 use Test::More;
 use JSON::PP qw(decode_json);
+use IPC::Run;
 use Time::HiRes qw(usleep time);
 
 # Every server listens on 127.0.0.1 only (TCP is needed for the client's
@@ -63,6 +64,8 @@ sub make_cluster
 
 	my $primary = PostgreSQL::Test::Cluster->new('primary');
 	$primary->init(allows_streaming => 1);
+	# the framework's default of 10 is too few for several client handles
+	$primary->append_conf('postgresql.conf', "max_connections = 100\n");
 	$primary->append_conf('postgresql.conf', $opts{primary_conf} // '');
 	$primary->start;
 	$primary->safe_psql('postgres', 'CREATE EXTENSION replroute');
@@ -141,6 +144,28 @@ sub poll_until
 
 =pod
 
+=item resume_replay($node)
+
+pg_wal_replay_resume(), insisting until replay runs: the resuming
+statement's own snapshot can be cancelled by the very cleanup records it
+lets through (their max_standby_streaming_delay grace period may have run
+out while replay was paused).
+
+=cut
+
+sub resume_replay
+{
+	my ($node) = @_;
+	poll_until(30, sub {
+		$node->psql('postgres', 'SELECT pg_wal_replay_resume()');
+		my ($rc, $state) = $node->psql('postgres', 'SELECT pg_get_wal_replay_pause_state()');
+		return $rc == 0 && $state eq 'not paused';
+	}) // die "could not resume replay on " . $node->name;
+	return;
+}
+
+=pod
+
 =item write_some($node, $rows)
 
 Inserts $rows rows into regress_replroute_w (created if needed) on $node.
@@ -156,5 +181,100 @@ sub write_some
 		  . "SELECT repeat('x', 100) FROM generate_series(1, $rows)");
 	return;
 }
+
+=pod
+
+=item conninfo(@nodes)
+
+A multi-host conninfo listing @nodes (in that order), database postgres.
+
+=cut
+
+sub conninfo
+{
+	my (@nodes) = @_;
+	return 'host=' . join(',', map { $_->host } @nodes)
+	  . ' port=' . join(',', map { $_->port } @nodes)
+	  . ' dbname=postgres connect_timeout=5';
+}
+
+=pod
+
+=item driver($conninfo, $options)
+
+Starts test/rr_test (the C driver, built with ASan/UBSan) with one
+RRcluster handle.  Returns a ReplrouteTest::Driver: ->cmd($line) sends a
+command and returns its one-line answer; ->send($line) and ->line() split
+that in two (to act on the cluster while a loop runs); ->lines() reads up to
+"end"; ->finish sends quit and returns the exit status (non-zero if
+LeakSanitizer found a leak).
+
+=cut
+
+sub driver
+{
+	my ($conninfo, $options) = @_;
+	my $self = bless { in => '', out => '', err => '' }, 'ReplrouteTest::Driver';
+	my $bin = ($ENV{TESTDIR} // '.') . '/test/rr_test';
+	$self->{timer} = IPC::Run::timeout($PostgreSQL::Test::Utils::timeout_default);
+	$self->{h} = IPC::Run::start([ $bin, $conninfo, $options // '' ],
+		'<', \$self->{in}, '>', \$self->{out}, '2>', \$self->{err},
+		$self->{timer});
+	$self->{connect} = $self->line;
+	return $self;
+}
+
+package ReplrouteTest::Driver;
+
+sub send
+{
+	my ($self, $line) = @_;
+	$self->{in} .= "$line\n";
+	$self->{h}->pump_nb;
+	return;
+}
+
+sub line
+{
+	my ($self) = @_;
+	$self->{timer}->start($PostgreSQL::Test::Utils::timeout_default);
+	$self->{h}->pump until $self->{out} =~ /\n/;
+	$self->{out} =~ s/^([^\n]*)\n//;
+	return $1;
+}
+
+sub cmd
+{
+	my ($self, $line) = @_;
+	$self->send($line);
+	return $self->line;
+}
+
+sub lines
+{
+	my ($self, $line) = @_;
+	my @l;
+	$self->send($line);
+	while (1)
+	{
+		my $l = $self->line;
+		last if $l eq 'end';
+		push @l, $l;
+	}
+	return @l;
+}
+
+# the driver's stderr so far (sanitizer reports land there)
+sub stderr { return $_[0]->{err}; }
+
+sub finish
+{
+	my ($self) = @_;
+	$self->{in} .= "quit\n";
+	$self->{h}->finish;
+	return $self->{h}->result(0);
+}
+
+package ReplrouteTest;
 
 1;

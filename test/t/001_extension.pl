@@ -156,7 +156,7 @@ is($o->{lag_bytes}, 0, 'other standby: lag_bytes 0');
 is($o->{lag_seconds}, 0, 'other standby: lag_seconds 0');
 ok(routable($s1, 'NULL, 0.5'), 'other standby: routable');
 
-$s2->safe_psql('postgres', 'SELECT pg_wal_replay_resume()');
+ReplrouteTest::resume_replay($s2);
 $primary->wait_for_catchup($s2);
 for my $s ($s1, $s2)
 {
@@ -191,7 +191,7 @@ my ($ret, $stdout, $stderr) = $s2->psql('postgres',
 	"SET statement_timeout = '300ms'; CALL replroute.wait_for_lsn('$lsn', 60000)");
 like($stderr, qr/canceling statement due to statement timeout/,
 	'wait_for_lsn: honours statement_timeout');
-$s2->safe_psql('postgres', 'SELECT pg_wal_replay_resume()');
+ReplrouteTest::resume_replay($s2);
 $primary->wait_for_catchup($s2);
 
 # The no-snapshot property.  First show that the scenario does produce a
@@ -224,7 +224,7 @@ my $target = cleanup_while_paused(sub {
 	$holder->query_safe('BEGIN ISOLATION LEVEL REPEATABLE READ');
 	$holder->query_safe('SELECT count(*) FROM regress_replroute_v');
 });
-$s2->safe_psql('postgres', 'SELECT pg_wal_replay_resume()');
+ReplrouteTest::resume_replay($s2);
 $primary->wait_for_catchup($s2);
 ok( defined ReplrouteTest::poll_until(10, sub { conflicts() > $before }),
 	'control: a session holding a snapshot is hit by the cleanup (conflict counted)');
@@ -248,7 +248,7 @@ is( $s2->safe_psql('postgres',
 		"SELECT count(*) FROM pg_locks l JOIN pg_stat_activity a USING (pid) "
 		  . "WHERE a.query LIKE 'CALL replroute.wait_for_lsn%' AND l.locktype = 'relation'"),
 	'0', 'waiter holds no relation lock');
-$s2->safe_psql('postgres', 'SELECT pg_wal_replay_resume()');
+ReplrouteTest::resume_replay($s2);
 my ($out, $err) = $waiter->query('SELECT 1');
 like($out, qr/^success\n1$/, 'waiter returns success after replay resumes');
 is($err, 0, 'waiter was not cancelled');

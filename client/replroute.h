@@ -1,0 +1,182 @@
+/*-------------------------------------------------------------------------
+ *
+ * replroute.h
+ *		libreplroute: one libpq-style handle over a replicated PostgreSQL
+ *		cluster that sends each read to a standby fresh enough for it and
+ *		each write to whichever node is primary now.
+ *
+ * Every node runs the replroute extension; the library reads
+ * replroute.node_status() from all nodes in parallel, at most once per
+ * check_interval, and routes from that cached picture.
+ *
+ * Thread safety: the library has no global mutable state.  Distinct
+ * RRcluster handles may be used concurrently from different threads; one
+ * handle (and the PGconn objects it returns) must be used by one thread at
+ * a time, exactly as libpq requires for a PGconn.
+ *
+ * Memory: every pointer returned by the library belongs to the handle and
+ * stays valid until the next call on that handle, unless stated otherwise.
+ * PGresult objects returned by RRexec/RRexecParams belong to the caller
+ * (free them with PQclear).  All "free" functions accept NULL.
+ *
+ *-------------------------------------------------------------------------
+ */
+#ifndef REPLROUTE_H
+#define REPLROUTE_H
+
+#include <stdint.h>
+
+#include <libpq-fe.h>
+
+#ifdef __cplusplus
+extern "C"
+{
+#endif
+
+#define REPLROUTE_VERSION_STR	"1.0.0"
+#define REPLROUTE_VERSION_NUM	10000	/* major * 10000 + minor * 100 + patch */
+
+/* Opaque handle over one cluster. */
+typedef struct RRcluster RRcluster;
+
+/* Status of a handle.  Values are only ever added. */
+typedef enum
+{
+	RR_OK,						/* usable: at least one node answered */
+	RR_BAD						/* invalid arguments, or no node answered */
+} RRstatusType;
+
+/* What a statement does: decides where it is sent. */
+typedef enum
+{
+	RR_READ,					/* may run on a standby fresh enough */
+	RR_WRITE					/* must run on the current primary */
+} RRintent;
+
+/* A node's reachability, as the last health refresh saw it. */
+typedef enum
+{
+	RR_NODE_DOWN,				/* not reachable (connect or query failed) */
+	RR_NODE_UP,					/* answered replroute.node_status() */
+	RR_NODE_EXCLUDED,			/* reachable but unusable: see RRnodeError */
+	RR_NODE_CONNECTING			/* (re)connecting, no answer yet */
+} RRnodeState;
+
+/* A node's role, from replroute.node_status(). */
+typedef enum
+{
+	RR_ROLE_UNKNOWN,
+	RR_ROLE_PRIMARY,
+	RR_ROLE_STANDBY,
+	RR_ROLE_PROMOTING
+} RRrole;
+
+/*
+ * RRconnect
+ *		Parse conninfo (libpq keyword/value or URI syntax; a multi-host list
+ *		gives one node per host/port pair) and options ("key=value ..."),
+ *		then probe every node in parallel.
+ *
+ * Returns NULL only when out of memory.  Check RRstatus(): RR_BAD means the
+ * arguments were invalid or no node answered within connect_timeout;
+ * RRerrorMessage() says why.  Nodes that are down do not make the handle
+ * bad.  The handle must always be released with RRfinish().
+ */
+extern RRcluster *RRconnect(const char *conninfo, const char *options);
+
+/* RR_OK or RR_BAD (also for a NULL handle). */
+extern RRstatusType RRstatus(const RRcluster *rr);
+
+/*
+ * The last error on this handle, "" if none; with the node named and
+ * libpq's or the server's message appended.  Valid until the next call.
+ */
+extern const char *RRerrorMessage(const RRcluster *rr);
+
+/*
+ * RRreadConn / RRwriteConn
+ *		A connection to a node fit for reads now (a standby within the lag
+ *		limits, or the primary as fallback), or to the current primary.
+ *
+ * The connection belongs to the handle: do not PQfinish it.  It stays open
+ * across calls; leave it idle (no open transaction, no pending results)
+ * before the next routing call, or the routing decision may hand it out
+ * again in that state.  NULL on error (see RRerrorMessage).
+ */
+extern PGconn *RRreadConn(RRcluster *rr);
+extern PGconn *RRwriteConn(RRcluster *rr);
+
+/*
+ * RRexec / RRexecParams
+ *		Run one SQL string on the node the intent calls for, like PQexec /
+ *		PQexecParams (text parameters, text results).
+ *
+ * Returns a PGresult owned by the caller, which may carry a server error
+ * (check PQresultStatus as with libpq).  Returns NULL when no node could
+ * run the statement (no primary for a write, no node for a read, the node
+ * went away); RRerrorMessage() says why.  A read whose node goes away (or
+ * is cancelled by a recovery conflict) outside a transaction block is
+ * retried once on another node; a write is never retried once sent.  With
+ * consistency=session, RR_WRITE statements go through the extended
+ * protocol (one statement per call) and record the session token.
+ */
+extern PGresult *RRexec(RRcluster *rr, RRintent intent, const char *sql);
+extern PGresult *RRexecParams(RRcluster *rr, RRintent intent, const char *sql,
+							  int nParams, const char *const *paramValues);
+
+/*
+ * Session tokens (read-your-writes).  RRsessionToken returns the primary's
+ * WAL insert position after this handle's last write as text ("16/B374D848"),
+ * or "" if none.  RRsetSessionToken adopts a token carried from elsewhere
+ * (another process, a cookie); it never lowers the current one.  Returns 0,
+ * or -1 if the token is malformed or empty (RRerrorMessage says why; the
+ * handle is unchanged).  Tokens are honoured by reads only with
+ * consistency=session.
+ */
+extern const char *RRsessionToken(RRcluster *rr);
+extern int	RRsetSessionToken(RRcluster *rr, const char *token);
+
+/*
+ * RRrecordWrite
+ *		Record the session token for a write the application committed itself
+ *		on RRwriteConn(): fetches the primary's current WAL insert position
+ *		(one round trip).  Call it after COMMIT.  Returns 0 or -1.
+ */
+extern int	RRrecordWrite(RRcluster *rr);
+
+/* Close every connection and free the handle.  NULL is a no-op. */
+extern void RRfinish(RRcluster *rr);
+
+/*
+ * Inspection, for monitoring tools and tests.
+ *
+ * RRrefresh forces a health refresh now (waiting up to check_interval for
+ * answers) and returns 0, or -1 if no node answered.  Nodes are numbered
+ * from 0 in conninfo order.  Strings stay valid until the next call on the
+ * handle.  Unknown numbers are -1 (NULL for strings, NaN never returned).
+ */
+extern int	RRrefresh(RRcluster *rr);
+extern int	RRnodeCount(const RRcluster *rr);
+extern const char *RRnodeHost(const RRcluster *rr, int node);
+extern const char *RRnodePort(const RRcluster *rr, int node);
+extern RRnodeState RRnodeStatus(const RRcluster *rr, int node);
+extern RRrole RRnodeRole(const RRcluster *rr, int node);
+extern int	RRnodeTimeline(const RRcluster *rr, int node);
+extern const char *RRnodeWalLsn(const RRcluster *rr, int node);	/* "X/Y" or NULL */
+extern int64_t RRnodeLagBytes(const RRcluster *rr, int node);
+extern double RRnodeLagSeconds(const RRcluster *rr, int node);	/* -1 if unknown */
+extern int	RRnodeRoutable(const RRcluster *rr, int node); /* 1 fit for reads, 0 not */
+extern const char *RRnodeError(const RRcluster *rr, int node);	/* why down/excluded, or "" */
+extern int64_t RRnodeReads(const RRcluster *rr, int node);	/* reads routed there */
+extern int64_t RRnodeWrites(const RRcluster *rr, int node);	/* writes routed there */
+extern int	RRprimaryNode(const RRcluster *rr);	/* current primary, or -1 */
+extern int	RRlastNode(const RRcluster *rr);	/* node of the last routed call, or -1 */
+
+/* Library version, REPLROUTE_VERSION_NUM of the library actually loaded. */
+extern int	RRlibVersion(void);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif							/* REPLROUTE_H */

@@ -1,0 +1,46 @@
+# deps.sh: the Debian packages replroute needs to build, test and demo, and
+# how to get them.  Sourced by test/make_test.sh and examples/demo/make_demo.sh.
+#
+#   rr_missing_packages     prints the missing ones (space-separated)
+#   rr_install_packages P.. apt-get installs them (root only)
+
+PG_MAJOR=${PG_MAJOR:-15}
+
+# build tools, the PostgreSQL server and its headers, libpq, the TAP
+# framework's IPC::Run, clang and its runtime for libFuzzer and sanitizers,
+# Python with Django and psycopg2 for the Django example's test.
+RR_PACKAGES="make gcc clang libclang-rt-14-dev pkg-config libpq-dev
+postgresql-$PG_MAJOR postgresql-server-dev-$PG_MAJOR postgresql-common
+libipc-run-perl python3 python3-django python3-psycopg2"
+
+rr_missing_packages()
+{
+	_missing=""
+	for _p in $RR_PACKAGES; do
+		if ! dpkg-query -W -f='${Status}' "$_p" 2>/dev/null | grep -q "install ok installed"; then
+			_missing="$_missing $_p"
+		fi
+	done
+	echo $_missing
+}
+
+rr_install_packages()
+{
+	[ $# -gt 0 ] || return 0
+	DEBIAN_FRONTEND=noninteractive
+	export DEBIAN_FRONTEND
+	apt-get update -q
+	apt-get install -y -q --no-install-recommends "$@"
+}
+
+# rr_copy_tree SRC DST: copy the source tree (tracked and untracked files,
+# not build products or .git) into DST.
+rr_copy_tree()
+{
+	if [ -d "$1/.git" ] && command -v git >/dev/null 2>&1; then
+		(cd "$1" && git ls-files -z --cached --others --exclude-standard |
+			xargs -0 tar -cf - 2>/dev/null) | tar -xf - -C "$2"
+	else
+		(cd "$1" && tar -cf - --exclude=.git .) | tar -xf - -C "$2"
+	fi
+}

@@ -1,0 +1,352 @@
+/*-------------------------------------------------------------------------
+ *
+ * rr_test.c
+ *		Test driver for libreplroute against real nodes, in the spirit of
+ *		PostgreSQL's libpq_pipeline: the TAP scripts in test/t/ start the
+ *		cluster, start this program with a conninfo and options, and feed it
+ *		commands on stdin while they stop, pause or promote nodes.  One
+ *		RRcluster handle lives for the whole run, so failover is seen exactly
+ *		as an application would see it.
+ *
+ * Usage: rr_test CONNINFO [OPTIONS]
+ *
+ * Commands (one per line; every answer is one line, or several ending in
+ * "end"):
+ *	read SQL / write SQL	  -> ok PORT VALUE | error SQLSTATE MSG | null MSG
+ *	readloop N DELAY_US SQL   -> loop ok=.. fail=.. ports=P:C,... maxus=.. err=..
+ *	writeloop N DELAY_US SQL  -> same, for writes
+ *	cycles N TABLE			  -> cycles total=.. stale=.. standby=.. primary=.. fail=..
+ *	readconn / writeconn	  -> conn PORT | null MSG
+ *	status					  -> node lines, then "end"
+ *	refresh					  -> refresh 0|-1
+ *	token					  -> token TEXT
+ *	settoken TEXT			  -> ok | error MSG
+ *	recordwrite				  -> ok | error MSG
+ *	quit					  -> (exits after RRfinish; LeakSanitizer checks)
+ *
+ * PORT is the port of the node that ran the statement (from RRlastNode);
+ * VALUE the first column of the first row.  Messages are on one line.
+ *
+ *-------------------------------------------------------------------------
+ */
+#define _POSIX_C_SOURCE 200809L
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "replroute.h"
+
+#define MAXPORTS	16
+
+static int64_t
+now_us(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t) ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
+}
+
+static void
+sleep_us(long us)
+{
+	struct timespec ts;
+
+	if (us <= 0)
+		return;
+	ts.tv_sec = us / 1000000;
+	ts.tv_nsec = (us % 1000000) * 1000;
+	nanosleep(&ts, NULL);
+}
+
+/* Print s on one line: newlines and tabs become spaces. */
+static void
+print_oneline(const char *s)
+{
+	for (; s && *s; s++)
+		putchar((*s == '\n' || *s == '\t' || *s == '\r') ? ' ' : *s);
+}
+
+static const char *
+last_port(RRcluster *rr)
+{
+	int			n = RRlastNode(rr);
+
+	return n >= 0 ? RRnodePort(rr, n) : "-";
+}
+
+/* Run one statement and print its outcome line. */
+static void
+one(RRcluster *rr, RRintent intent, const char *sql)
+{
+	PGresult   *res = RRexec(rr, intent, sql);
+
+	if (res == NULL)
+	{
+		printf("null ");
+		print_oneline(RRerrorMessage(rr));
+	}
+	else if (PQresultStatus(res) == PGRES_FATAL_ERROR)
+	{
+		const char *state = PQresultErrorField(res, PG_DIAG_SQLSTATE);
+
+		printf("error %s %s ", state ? state : "-", last_port(rr));
+		print_oneline(PQresultErrorMessage(res));
+	}
+	else
+	{
+		printf("ok %s %s", last_port(rr),
+			   (PQntuples(res) > 0 && PQnfields(res) > 0) ? PQgetvalue(res, 0, 0) : "");
+	}
+	PQclear(res);
+	printf("\n");
+}
+
+typedef struct counts
+{
+	long		ok,
+				fail;
+	int			nports;
+	char		port[MAXPORTS][8];
+	long		count[MAXPORTS];
+	int64_t		max_us;
+	char		first_error[512];
+} counts;
+
+static void
+count_port(counts *c, const char *port)
+{
+	int			i;
+
+	for (i = 0; i < c->nports; i++)
+		if (strcmp(c->port[i], port) == 0)
+			break;
+	if (i == c->nports)
+	{
+		if (c->nports == MAXPORTS)
+			return;
+		snprintf(c->port[c->nports++], sizeof(c->port[0]), "%s", port);
+	}
+	c->count[i]++;
+}
+
+static void
+print_counts(const char *what, const counts *c)
+{
+	int			i;
+
+	printf("%s ok=%ld fail=%ld maxus=%lld ports=", what, c->ok, c->fail,
+		   (long long) c->max_us);
+	for (i = 0; i < c->nports; i++)
+		printf("%s%s:%ld", i ? "," : "", c->port[i], c->count[i]);
+	printf(" err=");
+	print_oneline(c->first_error[0] ? c->first_error : "-");
+	printf("\n");
+}
+
+/* N statements, DELAY_US apart; failures counted, never fatal. */
+static void
+loop(RRcluster *rr, RRintent intent, long n, long delay_us, const char *sql)
+{
+	counts		c;
+	long		i;
+
+	memset(&c, 0, sizeof(c));
+	for (i = 0; i < n; i++)
+	{
+		int64_t		t0 = now_us();
+		PGresult   *res = RRexec(rr, intent, sql);
+		int64_t		took = now_us() - t0;
+
+		if (took > c.max_us)
+			c.max_us = took;
+		if (res != NULL && (PQresultStatus(res) == PGRES_TUPLES_OK ||
+							PQresultStatus(res) == PGRES_COMMAND_OK))
+		{
+			c.ok++;
+			count_port(&c, last_port(rr));
+		}
+		else
+		{
+			c.fail++;
+			if (c.first_error[0] == '\0')
+				snprintf(c.first_error, sizeof(c.first_error), "%s",
+						 res ? PQresultErrorMessage(res) : RRerrorMessage(rr));
+		}
+		PQclear(res);
+		sleep_us(delay_us);
+	}
+	print_counts("loop", &c);
+}
+
+/*
+ * Read-your-writes cycles: insert a unique value, read it back at once.
+ * A read that does not find it is stale.
+ */
+static void
+cycles(RRcluster *rr, long n, const char *table)
+{
+	long		i,
+				stale = 0,
+				fail = 0,
+				on_standby = 0,
+				on_primary = 0;
+	char		sql[512];
+	char		first_error[512] = "";
+
+	for (i = 0; i < n; i++)
+	{
+		PGresult   *res;
+
+		snprintf(sql, sizeof(sql), "INSERT INTO %s VALUES (%ld)", table, i);
+		res = RRexec(rr, RR_WRITE, sql);
+		if (res == NULL || PQresultStatus(res) != PGRES_COMMAND_OK)
+		{
+			fail++;
+			if (!first_error[0])
+				snprintf(first_error, sizeof(first_error), "%s",
+						 res ? PQresultErrorMessage(res) : RRerrorMessage(rr));
+			PQclear(res);
+			continue;
+		}
+		PQclear(res);
+		snprintf(sql, sizeof(sql), "SELECT count(*) FROM %s WHERE v = %ld", table, i);
+		res = RRexec(rr, RR_READ, sql);
+		if (res == NULL || PQresultStatus(res) != PGRES_TUPLES_OK)
+		{
+			fail++;
+			if (!first_error[0])
+				snprintf(first_error, sizeof(first_error), "%s",
+						 res ? PQresultErrorMessage(res) : RRerrorMessage(rr));
+		}
+		else
+		{
+			if (strcmp(PQgetvalue(res, 0, 0), "1") != 0)
+				stale++;
+			if (RRlastNode(rr) == RRprimaryNode(rr))
+				on_primary++;
+			else
+				on_standby++;
+		}
+		PQclear(res);
+	}
+	printf("cycles total=%ld stale=%ld standby=%ld primary=%ld fail=%ld err=",
+		   n, stale, on_standby, on_primary, fail);
+	print_oneline(first_error[0] ? first_error : "-");
+	printf("\n");
+}
+
+static void
+status(RRcluster *rr)
+{
+	int			i;
+	static const char *const states[] = {"down", "up", "excluded", "connecting"};
+	static const char *const roles[] = {"unknown", "primary", "standby", "promoting"};
+
+	for (i = 0; i < RRnodeCount(rr); i++)
+	{
+		printf("node %d %s %s %s %s %d %lld %.3f %d %lld ", i, RRnodeHost(rr, i),
+			   RRnodePort(rr, i), states[RRnodeStatus(rr, i)], roles[RRnodeRole(rr, i)],
+			   RRnodeTimeline(rr, i), (long long) RRnodeLagBytes(rr, i),
+			   RRnodeLagSeconds(rr, i), RRnodeRoutable(rr, i),
+			   (long long) RRnodeReads(rr, i));
+		print_oneline(RRnodeError(rr, i));
+		printf("\n");
+	}
+	printf("primary %d\nend\n", RRprimaryNode(rr));
+}
+
+static void
+conn_line(RRcluster *rr, PGconn *conn)
+{
+	if (conn == NULL)
+	{
+		printf("null ");
+		print_oneline(RRerrorMessage(rr));
+		printf("\n");
+	}
+	else
+		printf("conn %s\n", PQport(conn));
+}
+
+int
+main(int argc, char **argv)
+{
+	RRcluster  *rr;
+	char		line[8192];
+
+	if (argc < 2 || argc > 3)
+	{
+		fprintf(stderr, "usage: rr_test CONNINFO [OPTIONS]\n");
+		return 2;
+	}
+	rr = RRconnect(argv[1], argc > 2 ? argv[2] : NULL);
+	if (rr == NULL)
+	{
+		printf("connect null out of memory\n");
+		return 1;
+	}
+	printf("connect %s ", RRstatus(rr) == RR_OK ? "ok" : "bad");
+	print_oneline(RRerrorMessage(rr));
+	printf("\n");
+	fflush(stdout);
+
+	while (fgets(line, sizeof(line), stdin) != NULL)
+	{
+		char	   *nl = strchr(line, '\n');
+		char	   *arg;
+		long		n,
+					delay;
+		int			off = 0;
+
+		if (nl)
+			*nl = '\0';
+		arg = strchr(line, ' ');
+		if (arg)
+			*arg++ = '\0';
+		else
+			arg = line + strlen(line);
+
+		if (strcmp(line, "quit") == 0)
+			break;
+		else if (strcmp(line, "read") == 0)
+			one(rr, RR_READ, arg);
+		else if (strcmp(line, "write") == 0)
+			one(rr, RR_WRITE, arg);
+		else if ((strcmp(line, "readloop") == 0 || strcmp(line, "writeloop") == 0) &&
+				 sscanf(arg, "%ld %ld %n", &n, &delay, &off) == 2 && off > 0)
+			loop(rr, line[0] == 'r' ? RR_READ : RR_WRITE, n, delay, arg + off);
+		else if (strcmp(line, "cycles") == 0 && sscanf(arg, "%ld %n", &n, &off) == 1 && off > 0)
+			cycles(rr, n, arg + off);
+		else if (strcmp(line, "readconn") == 0)
+			conn_line(rr, RRreadConn(rr));
+		else if (strcmp(line, "writeconn") == 0)
+			conn_line(rr, RRwriteConn(rr));
+		else if (strcmp(line, "status") == 0)
+			status(rr);
+		else if (strcmp(line, "refresh") == 0)
+			printf("refresh %d\n", RRrefresh(rr));
+		else if (strcmp(line, "token") == 0)
+			printf("token %s\n", RRsessionToken(rr));
+		else if (strcmp(line, "settoken") == 0 || strcmp(line, "recordwrite") == 0)
+		{
+			int			rc = line[0] == 's' ? RRsetSessionToken(rr, arg) : RRrecordWrite(rr);
+
+			if (rc == 0)
+				printf("ok\n");
+			else
+			{
+				printf("error ");
+				print_oneline(RRerrorMessage(rr));
+				printf("\n");
+			}
+		}
+		else
+			printf("unknown command \"%s\"\n", line);
+		fflush(stdout);
+	}
+	RRfinish(rr);
+	return 0;
+}

@@ -62,10 +62,19 @@ client-clean:
 # ---------------------------------------------------------------------------
 # Test entry points (see test/make_test.sh for "make test")
 
-.PHONY: test installcheck-regress installcheck-tap check-client
+.PHONY: test installcheck-regress installcheck-tap check-client check-fuzz \
+	fuzz
 
 test:
 	@$(srcdir)/test/make_test.sh
+
+# libFuzzer targets for the client's parsers (test/fuzz/README.md)
+fuzz:
+	$(MAKE) -C test/fuzz fuzz
+
+# the bounded fuzz run of "make test": about 20 s, fails on any crash
+check-fuzz:
+	$(MAKE) -C test/fuzz fuzz-check
 
 installcheck: all
 

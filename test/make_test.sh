@@ -10,7 +10,7 @@
 #    builds there as that user and installs as root.  As another user,
 #    builds and installs in place (the install needs write access).
 # 3. Runs every suite as the unprivileged user: the client unit tests under
-#    ASan/UBSan with the exported-symbol check,
+#    ASan/UBSan with the exported-symbol check, the fuzzers (bounded),
 #    pg_regress against a throwaway pg_virtualenv cluster, then the TAP
 #    tests (PostgreSQL::Test::Cluster).  The output ends with the
 #    pg_regress and prove summaries.
@@ -76,6 +76,8 @@ fi
 cd "$work"
 say "client unit tests (ASan, UBSan) and exported symbols"
 as_user make -s check-client
+say "fuzzing the parsers (bounded)"
+as_user make -s check-fuzz
 say "pg_regress"
 as_user pg_virtualenv -v "$PG_MAJOR" make -s installcheck-regress || {
 	[ -f regression.diffs ] && cat regression.diffs

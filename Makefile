@@ -63,10 +63,13 @@ client-clean:
 # Test entry points (see test/make_test.sh for "make test")
 
 .PHONY: test installcheck-regress installcheck-tap check-client check-fuzz \
-	fuzz
+	fuzz demo
 
 test:
 	@$(srcdir)/test/make_test.sh
+
+demo:
+	@$(srcdir)/examples/demo/make_demo.sh
 
 # libFuzzer targets for the client's parsers (test/fuzz/README.md)
 fuzz:

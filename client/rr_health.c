@@ -4,14 +4,16 @@
  *		The health probe: one connection per node, replroute.node_status()
  *		asked of every node at once, answers gathered with poll().
  *
- * A refresh is a "round": every node with an idle probe connection gets the
- * health query, down nodes whose back-off has expired start reconnecting,
- * and we wait (at most check_interval, and never for a node that is still
- * connecting or still owes an answer from an earlier round) until the
- * nodes asked this round have answered.  Slow nodes keep connecting or
- * answering in the background of later rounds; a node that neither
- * connects nor answers within connect_timeout is declared down and retried
- * with exponential back-off.  Nothing here ever blocks on one node.
+ * A refresh is a "round": answers that arrived since the last round are
+ * taken first, every node with an idle probe connection gets the health
+ * query, down nodes whose back-off has expired start reconnecting, and we
+ * wait (at most check_interval, and never for a node that has never
+ * answered or still owes an answer from an earlier round) until the nodes
+ * asked this round, and those reconnecting after having answered before,
+ * are done.  Slow nodes keep connecting or answering in the background of
+ * later rounds; a node that neither connects nor answers within
+ * connect_timeout is declared down and retried with exponential back-off.
+ * Nothing here ever blocks on one node for longer than a round.
  *
  *-------------------------------------------------------------------------
  */
@@ -379,11 +381,67 @@ round_done(const RRcluster *rr, const rr_node *node)
 }
 
 /*
+ * poll_nodes
+ *		Wait up to timeout_ms (0: just look) for any node that is connecting
+ *		or owes an answer, and advance those that are ready.  A node that
+ *		connects is asked at once and becomes a member of this round.
+ *		fds and which have room for every node.
+ */
+static void
+poll_nodes(RRcluster *rr, struct pollfd *fds, int *which, bool *member,
+		   int timeout_ms)
+{
+	int			i,
+				nfds = 0,
+				rc;
+
+	for (i = 0; i < rr->nnodes; i++)
+	{
+		rr_node    *node = &rr->nodes[i];
+
+		if (node->probe_state != RR_PROBE_CONNECTING &&
+			node->probe_state != RR_PROBE_QUERYING)
+			continue;
+		fds[nfds].fd = PQsocket(node->probe);
+		fds[nfds].events = node->poll_write ? POLLOUT : POLLIN;
+		if (node->probe_state == RR_PROBE_QUERYING && node->poll_write)
+			fds[nfds].events |= POLLIN;
+		fds[nfds].revents = 0;
+		which[nfds++] = i;
+	}
+	if (nfds == 0 && timeout_ms == 0)
+		return;
+	rc = poll(fds, nfds, timeout_ms);
+	for (i = 0; rc > 0 && i < nfds; i++)
+	{
+		rr_node    *node = &rr->nodes[which[i]];
+
+		if (fds[i].revents == 0)
+			continue;
+		if (node->probe_state == RR_PROBE_CONNECTING)
+		{
+			advance_connecting(rr, node);
+			if (node->probe_state == RR_PROBE_IDLE)
+			{
+				send_query(rr, node, rr_now_us());
+				member[which[i]] = true;
+			}
+		}
+		else if (node->probe_state == RR_PROBE_QUERYING)
+			advance_querying(rr, node);
+	}
+}
+
+/*
  * rr_refresh
- *		One health round; see the file header.  "initial" (RRconnect) also
- *		waits for nodes still connecting, up to connect_timeout, but stops
- *		waiting for stragglers once some node answered and a grace period of
- *		max(2 * check_interval, 250 ms) has passed.
+ *		One health round; see the file header.  The round waits for the
+ *		nodes asked now and for nodes reconnecting that have answered before
+ *		(so a restarted node is back within a round or two), never for a
+ *		node that has never answered, except in the initial round
+ *		("initial", RRconnect): that one waits for every node, up to
+ *		connect_timeout, but stops waiting for stragglers once some node
+ *		answered and a grace period of max(2 * check_interval, 250 ms) has
+ *		passed.
  *
  * Returns the number of nodes that answered this round.  Updates the
  * routing view (rr_route_update) before returning.
@@ -414,6 +472,13 @@ rr_refresh(RRcluster *rr, bool initial)
 	rr->round++;
 	rr->round_started_us = start;
 
+	/*
+	 * First take what arrived while the application was not calling us:
+	 * answers waiting in a socket must not be mistaken for silence.
+	 */
+	poll_nodes(rr, fds, which, member, 0);
+	memset(member, 0, sizeof(bool) * (size_t) rr->nnodes);
+
 	/* start work on every node */
 	for (i = 0; i < rr->nnodes; i++)
 	{
@@ -426,7 +491,8 @@ rr_refresh(RRcluster *rr, bool initial)
 			send_query(rr, node, start);
 			member[i] = true;
 		}
-		else if (node->probe_state == RR_PROBE_CONNECTING && initial)
+		else if (node->probe_state == RR_PROBE_CONNECTING &&
+				 (initial || node->ever_answered))
 			member[i] = true;
 	}
 
@@ -439,10 +505,8 @@ rr_refresh(RRcluster *rr, bool initial)
 	{
 		int64_t		now = rr_now_us();
 		int64_t		wake;
-		int			nfds = 0,
-					pending = 0,
-					timeout_ms,
-					rc;
+		int			pending = 0,
+					timeout_ms;
 
 		answered = 0;
 		for (i = 0; i < rr->nnodes; i++)
@@ -471,43 +535,15 @@ rr_refresh(RRcluster *rr, bool initial)
 		{
 			rr_node    *node = &rr->nodes[i];
 
-			if (node->probe_state != RR_PROBE_CONNECTING &&
-				node->probe_state != RR_PROBE_QUERYING)
-				continue;
-			if (node->probe_deadline_us < wake)
+			if ((node->probe_state == RR_PROBE_CONNECTING ||
+				 node->probe_state == RR_PROBE_QUERYING) &&
+				node->probe_deadline_us < wake)
 				wake = node->probe_deadline_us;
-			fds[nfds].fd = PQsocket(node->probe);
-			fds[nfds].events = node->poll_write ? POLLOUT : POLLIN;
-			if (node->probe_state == RR_PROBE_QUERYING && node->poll_write)
-				fds[nfds].events |= POLLIN;
-			fds[nfds].revents = 0;
-			which[nfds++] = i;
 		}
 		timeout_ms = (int) ((wake - now + 999) / 1000);
 		if (timeout_ms < 0)
 			timeout_ms = 0;
-		rc = poll(fds, nfds, timeout_ms);
-		if (rc < 0 && errno != EINTR)
-			break;
-		for (i = 0; rc > 0 && i < nfds; i++)
-		{
-			rr_node    *node = &rr->nodes[which[i]];
-
-			if (fds[i].revents == 0)
-				continue;
-			if (node->probe_state == RR_PROBE_CONNECTING)
-			{
-				advance_connecting(rr, node);
-				/* newly connected: ask at once, and wait for it this round */
-				if (node->probe_state == RR_PROBE_IDLE)
-				{
-					send_query(rr, node, rr_now_us());
-					member[which[i]] = true;
-				}
-			}
-			else if (node->probe_state == RR_PROBE_QUERYING)
-				advance_querying(rr, node);
-		}
+		poll_nodes(rr, fds, which, member, timeout_ms);
 	}
 
 	free(fds);

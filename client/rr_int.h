@@ -21,7 +21,7 @@
 #define RR_LSN_HISTORY		256		/* primary WAL position samples kept */
 #define RR_DEFAULT_CONNECT_TIMEOUT_MS	5000
 #define RR_RETRY_MIN_MS		250		/* first reconnect delay for a down node */
-#define RR_RETRY_MAX_MS		5000	/* back-off cap */
+#define RR_RETRY_MAX_MS		2000	/* back-off cap */
 #define RR_INVALID_LSN		((uint64_t) 0)
 
 #ifndef RR_PRINTF

@@ -16,6 +16,11 @@
  *	readloop N DELAY_US SQL   -> loop ok=.. fail=.. ports=P:C,... maxus=.. err=..
  *	writeloop N DELAY_US SQL  -> same, for writes
  *	cycles N TABLE			  -> cycles total=.. stale=.. standby=.. primary=.. fail=..
+ *	mixloop SECS DELAY_US WRITE_EVERY TABLE FILE
+ *							  -> mix writes_ok=.. writes_fail=.. reads ok=.. fail=..
+ *								 maxus=.. ports=.. err=..; every write's outcome
+ *								 ("ok ID" / "fail ID MSG") goes to FILE; a line
+ *								 "stop" on stdin ends the loop before SECS
  *	readconn / writeconn	  -> conn PORT | null MSG
  *	status					  -> node lines, then "end"
  *	refresh					  -> refresh 0|-1
@@ -31,6 +36,8 @@
  */
 #define _POSIX_C_SOURCE 200809L
 
+#include <poll.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -238,6 +245,97 @@ cycles(RRcluster *rr, long n, const char *table)
 	printf("\n");
 }
 
+/*
+ * For SECS seconds: a read every DELAY_US, and every WRITE_EVERY-th
+ * operation a write of the next id into TABLE, whose outcome is logged to
+ * FILE so the caller can check that no acknowledged write was lost.
+ */
+static void
+mixloop(RRcluster *rr, long secs, long delay_us, long write_every,
+		const char *table, const char *file)
+{
+	counts		rd;
+	long		wok = 0,
+				wfail = 0,
+				op = 0,
+				id = 0;
+	int64_t		end = now_us() + secs * 1000000;
+	FILE	   *log = fopen(file, "w");
+	char		sql[256];
+
+	memset(&rd, 0, sizeof(rd));
+	if (log == NULL)
+	{
+		printf("mix cannot open %s\n", file);
+		return;
+	}
+	while (now_us() < end)
+	{
+		int64_t		t0 = now_us();
+		bool		is_write = write_every > 0 && ++op % write_every == 0;
+		struct pollfd in = {0, POLLIN, 0};
+
+		if (op % 16 == 0 && poll(&in, 1, 0) > 0)
+		{
+			char		cmd[64];
+
+			if (fgets(cmd, sizeof(cmd), stdin) == NULL || strncmp(cmd, "stop", 4) == 0)
+				break;
+		}
+		PGresult   *res;
+		int64_t		took;
+
+		if (is_write)
+		{
+			snprintf(sql, sizeof(sql), "INSERT INTO %s VALUES (%ld)", table, ++id);
+			res = RRexec(rr, RR_WRITE, sql);
+		}
+		else
+			res = RRexec(rr, RR_READ, "SELECT inet_server_port()");
+		took = now_us() - t0;
+		if (took > rd.max_us)
+			rd.max_us = took;
+		if (res != NULL && (PQresultStatus(res) == PGRES_TUPLES_OK ||
+							PQresultStatus(res) == PGRES_COMMAND_OK))
+		{
+			if (is_write)
+			{
+				wok++;
+				fprintf(log, "ok %ld\n", id);
+			}
+			else
+			{
+				rd.ok++;
+				count_port(&rd, last_port(rr));
+			}
+		}
+		else
+		{
+			const char *msg = res ? PQresultErrorMessage(res) : RRerrorMessage(rr);
+
+			if (is_write)
+			{
+				wfail++;
+				fprintf(log, "fail %ld ", id);
+				for (; *msg; msg++)
+					fputc(*msg == '\n' ? ' ' : *msg, log);
+				fputc('\n', log);
+			}
+			else
+			{
+				rd.fail++;
+				if (rd.first_error[0] == '\0')
+					snprintf(rd.first_error, sizeof(rd.first_error), "%s", msg);
+			}
+		}
+		PQclear(res);
+		sleep_us(delay_us);
+	}
+	fclose(log);
+	printf("mix writes_ok=%ld writes_fail=%ld ", wok, wfail);
+	print_counts("reads", &rd);
+}
+
 static void
 status(RRcluster *rr)
 {
@@ -320,6 +418,17 @@ main(int argc, char **argv)
 			loop(rr, line[0] == 'r' ? RR_READ : RR_WRITE, n, delay, arg + off);
 		else if (strcmp(line, "cycles") == 0 && sscanf(arg, "%ld %n", &n, &off) == 1 && off > 0)
 			cycles(rr, n, arg + off);
+		else if (strcmp(line, "mixloop") == 0)
+		{
+			long		every;
+			char		table[128],
+						file[1024];
+
+			if (sscanf(arg, "%ld %ld %ld %127s %1023s", &n, &delay, &every, table, file) == 5)
+				mixloop(rr, n, delay, every, table, file);
+			else
+				printf("usage: mixloop SECS DELAY_US WRITE_EVERY TABLE FILE\n");
+		}
 		else if (strcmp(line, "readconn") == 0)
 			conn_line(rr, RRreadConn(rr));
 		else if (strcmp(line, "writeconn") == 0)

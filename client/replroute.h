@@ -98,10 +98,11 @@ extern const char *RRerrorMessage(const RRcluster *rr);
  *		A connection to a node fit for reads now (a standby within the lag
  *		limits, or the primary as fallback), or to the current primary.
  *
- * The connection belongs to the handle: do not PQfinish it.  It stays open
- * across calls; leave it idle (no open transaction, no pending results)
- * before the next routing call, or the routing decision may hand it out
- * again in that state.  NULL on error (see RRerrorMessage).
+ * The connection belongs to the handle: do not PQfinish it.  It is valid
+ * until the next call on the handle, which may close it (its node went
+ * down) or hand it out again; so finish with it (no open transaction, no
+ * pending results) before calling the library again.  NULL on error (see
+ * RRerrorMessage).
  */
 extern PGconn *RRreadConn(RRcluster *rr);
 extern PGconn *RRwriteConn(RRcluster *rr);

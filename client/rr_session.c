@@ -228,6 +228,7 @@ RRrecordWrite(RRcluster *rr)
 		rr_set_error(rr, "the replroute handle is not usable");
 		return -1;
 	}
+	rr_refresh_if_stale(rr);
 	if ((node = rr_route_write(rr)) == NULL || rr_node_conn(rr, node) == NULL)
 		return -1;
 	res = PQexec(node->conn, INSERT_LSN_QUERY);

@@ -17,7 +17,7 @@ PGFILEDESC = "replroute - replica health and lag for read routing"
 EXTENSION = replroute
 DATA = replroute--1.0.sql
 
-REGRESS = node_status bad_input privileges slots
+REGRESS = node_status bad_input privileges slots hostile
 
 # TAP tests live in test/t (the project's fixed layout), not t/.
 TAP_TESTS = 1

@@ -40,7 +40,10 @@ LANGUAGE C CALLED ON NULL INPUT VOLATILE PARALLEL SAFE;
 
 --
 -- standbys(): this node's WAL senders.  Built on pg_stat_replication so
--- that core's masking of other sessions' details applies unchanged.
+-- that core's masking of other sessions' details applies unchanged.  Like
+-- slots(), a SQL function with a fixed search_path, so that no operator or
+-- function from the caller's schemas can run inside it; parallel
+-- restricted, as the core functions it reads are.
 --
 CREATE FUNCTION replroute.standbys(
     OUT pid integer,
@@ -59,7 +62,8 @@ CREATE FUNCTION replroute.standbys(
     OUT replay_lag interval,
     OUT reply_time timestamptz)
 RETURNS SETOF record
-LANGUAGE sql STRICT VOLATILE PARALLEL SAFE
+LANGUAGE sql STRICT VOLATILE PARALLEL RESTRICTED
+SET search_path = pg_catalog, pg_temp
 AS $$
     SELECT r.pid, r.application_name, r.client_addr, r.state, r.sync_state,
            s.slot_name, r.sent_lsn, r.write_lsn, r.flush_lsn, r.replay_lsn,
@@ -91,7 +95,8 @@ CREATE FUNCTION replroute.slots(
     OUT safe_wal_size bigint,
     OUT retained_bytes bigint)
 RETURNS SETOF record
-LANGUAGE sql STRICT VOLATILE PARALLEL SAFE
+LANGUAGE sql STRICT VOLATILE PARALLEL RESTRICTED
+SET search_path = pg_catalog, pg_temp
 AS $$
     SELECT s.slot_name, s.slot_type, s.database, s.active, s.active_pid,
            s.restart_lsn, s.confirmed_flush_lsn,

@@ -39,6 +39,7 @@ RRconnect(const char *conninfo, const char *options)
 	if (rr_options_parse(&rr->opts, options, err, sizeof(err)) < 0)
 	{
 		rr_set_error(rr, "invalid options: %s", err);
+		memcpy(rr->bad_reason, rr->errmsg, sizeof(rr->bad_reason));
 		return rr;
 	}
 	rr->ci = rr_conninfo_parse(conninfo, err, sizeof(err));
@@ -50,6 +51,7 @@ RRconnect(const char *conninfo, const char *options)
 			return NULL;		/* out of memory */
 		}
 		rr_set_error(rr, "%s", err);
+		memcpy(rr->bad_reason, rr->errmsg, sizeof(rr->bad_reason));
 		return rr;
 	}
 	rr->nodes = calloc(rr->ci->nnodes, sizeof(rr_node));
@@ -83,6 +85,7 @@ RRconnect(const char *conninfo, const char *options)
 			rr_append_error(rr, "\n  %s:%s: %s", RRnodeHost(rr, i),
 							rr->nodes[i].params->port,
 							rr->nodes[i].error[0] ? rr->nodes[i].error : "no answer");
+		memcpy(rr->bad_reason, rr->errmsg, sizeof(rr->bad_reason));
 		return rr;
 	}
 	rr->status = RR_OK;

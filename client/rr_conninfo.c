@@ -177,6 +177,110 @@ parse_connect_timeout(const char *val, int *ms, char *errbuf, size_t errlen)
 }
 
 /*
+ * find_secrets
+ *		Store in secrets[] (up to max, owned copies) the passwords conninfo
+ *		may carry: the value after a "password" keyword, and the password of
+ *		a URI's user:password@ part.  Found by a plain scan, since this is
+ *		used precisely when libpq could not parse the string.  Returns the
+ *		count.
+ */
+static int
+find_secrets(const char *conninfo, char **secrets, int max)
+{
+	int			n = 0;
+	const char *p;
+
+	for (p = conninfo; p && *p && n < max; p++)
+	{
+		const char *v = NULL;
+		size_t		len = 0;
+
+		if (strncmp(p, "password", 8) == 0)
+		{
+			const char *q = p + 8;
+
+			while (isspace((unsigned char) *q))
+				q++;
+			if (*q != '=')
+				continue;
+			q++;
+			while (isspace((unsigned char) *q))
+				q++;
+			if (*q == '\'')
+				q++;
+			v = q;
+			len = strcspn(q, "' \t\n&");
+		}
+		else if (strncmp(p, "://", 3) == 0)
+		{
+			const char *auth = p + 3;
+			size_t		authlen = strcspn(auth, "/?");
+			const char *at = NULL;
+			const char *c;
+			const char *colon;
+
+			for (c = auth; c < auth + authlen; c++)
+				if (*c == '@')
+					at = c;
+			if (at == NULL)
+				continue;
+			colon = memchr(auth, ':', (size_t) (at - auth));
+			if (colon == NULL)
+				continue;
+			v = colon + 1;
+			len = (size_t) (at - v);
+		}
+		if (v != NULL && len > 0 && (secrets[n] = malloc(len + 1)) != NULL)
+		{
+			memcpy(secrets[n], v, len);
+			secrets[n][len] = '\0';
+			n++;
+		}
+	}
+	return n;
+}
+
+/*
+ * redact_message
+ *		Copy libpq's parse error into buf with any password of conninfo in it
+ *		masked.  libpq quotes the offending token, which can be the password
+ *		itself (a bad percent-escape) or a whole URI; when a password is too
+ *		short to mask reliably, the detail is withheld altogether.
+ */
+static void
+redact_message(const char *conninfo, const char *msg, char *buf, size_t len)
+{
+	char	   *secrets[8];
+	int			n = find_secrets(conninfo, secrets, 8);
+	int			i;
+
+	rr_trim(msg, buf, len);
+	for (i = 0; i < n; i++)
+	{
+		size_t		slen = strlen(secrets[i]);
+		char	   *hit;
+
+		if (slen < 4)
+		{
+			if (strstr(buf, secrets[i]) != NULL)
+				rr_format(buf, len, "details withheld: they would show the password");
+			continue;
+		}
+		while ((hit = strstr(buf, secrets[i])) != NULL)
+		{
+			/* replace the secret by "********" in place */
+			size_t		tail = strlen(hit + slen);
+			size_t		mask = slen < 8 ? slen : 8;
+
+			memset(hit, '*', mask);
+			memmove(hit + mask, hit + slen, tail + 1);
+		}
+	}
+	for (i = 0; i < n; i++)
+		free(secrets[i]);
+}
+
+/*
  * rr_conninfo_parse
  *		Returns the nodes of conninfo, or NULL with a message in errbuf
  *		(an empty message means out of memory).  Free with rr_conninfo_free.
@@ -215,8 +319,8 @@ rr_conninfo_parse(const char *conninfo, char *errbuf, size_t errlen)
 		{
 			char		msg[RR_ERRBUF_SIZE];
 
-			rr_format(errbuf, errlen, "invalid connection string: %s",
-					  rr_trim(perr, msg, sizeof(msg)));
+			redact_message(conninfo ? conninfo : "", perr, msg, sizeof(msg));
+			rr_format(errbuf, errlen, "invalid connection string: %s", msg);
 			PQfreemem(perr);
 		}
 		goto fail;

@@ -144,10 +144,7 @@ check_args(RRcluster *rr, const char *sql, int nParams,
 {
 	if (rr->status != RR_OK)
 	{
-		char		prev[RR_ERRBUF_SIZE];
-
-		rr_format(prev, sizeof(prev), "%s", rr->errmsg);
-		rr_set_error(rr, "the replroute handle is not usable: %s", prev);
+		rr_set_error(rr, "the replroute handle is not usable: %s", rr->bad_reason);
 		return false;
 	}
 	if (sql == NULL)

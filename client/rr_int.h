@@ -169,6 +169,7 @@ struct RRcluster
 {
 	RRstatusType status;
 	char		errmsg[RR_ERRBUF_SIZE];
+	char		bad_reason[RR_ERRBUF_SIZE];	/* why RRconnect gave RR_BAD */
 	rr_options	opts;
 	rr_conninfo *ci;
 	int			nnodes;

@@ -82,7 +82,7 @@ rr_check_call_context(FunctionCallInfo fcinfo)
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_TRANSACTION_STATE),
 				 errmsg("replroute.wait_for_lsn() must be run by a top-level CALL"),
-				 errdetail("Called from a function, procedure or DO block, it cannot release the caller's snapshot.")));
+				 errdetail("Called from a function, procedure or DO block, it cannot end the caller's transaction to drop its snapshot.")));
 }
 
 /*

@@ -47,10 +47,8 @@ ROLLBACK;
 DO $$
 DECLARE
     s text;
-\echo SQLSTATE :SQLSTATE
 BEGIN
     CALL replroute.wait_for_lsn('0/0', 0, s);
-\echo SQLSTATE :SQLSTATE
 END
 $$;
 \echo SQLSTATE :SQLSTATE

@@ -282,6 +282,19 @@ test_conninfo(void)
 		rr_conninfo_free(ci);
 	}
 
+	/* a password quoted in libpq's parse error is masked */
+	ci = rr_conninfo_parse("postgresql://u:S3cretPW%zz@h1/db", err, sizeof(err));
+	ok(ci == NULL && strstr(err, "S3cretPW") == NULL && strstr(err, "invalid") != NULL,
+	   "URI parse error does not show the password (%s)", err);
+	ci = rr_conninfo_parse("postgresql://u:S3cretPW@[::1", err, sizeof(err));
+	ok(ci == NULL && strstr(err, "S3cretPW") == NULL, "nor with an unterminated address (%s)", err);
+	ci = rr_conninfo_parse("postgresql://u:pw@[]:5432/db", err, sizeof(err));
+	ok(ci == NULL && strstr(err, "pw@") == NULL && strstr(err, "withheld") != NULL,
+	   "a short password: the detail is withheld (%s)", err);
+	ci = rr_conninfo_parse("host=h password='S3cret PW' bogus=1", err, sizeof(err));
+	ok(ci == NULL && strstr(err, "S3cret") == NULL && strstr(err, "bogus") != NULL,
+	   "keyword/value: the bad keyword is named, the password is not (%s)", err);
+
 	{
 		char		many[2048];
 		size_t		len = 0;

@@ -230,6 +230,12 @@ ok( defined ReplrouteTest::poll_until(10, sub { conflicts() > $before }),
 	'control: a session holding a snapshot is hit by the cleanup (conflict counted)');
 $holder->quit;
 
+# Now the real waiter.  The grace period goes back to 30 s so that the
+# statement resuming replay (which takes a snapshot while replay is paused)
+# is waited for instead of cancelled and counted; a waiter that held a
+# snapshot would still stall replay and never see its target.
+$s2->append_conf('postgresql.conf', "max_standby_streaming_delay = 30s\n");
+$s2->reload;
 $before = conflicts();
 $target = cleanup_while_paused();
 my $waiter = $s2->background_psql('postgres', on_error_stop => 0);

@@ -58,18 +58,23 @@ client-install: client
 client-clean:
 	$(MAKE) -C client clean
 	$(MAKE) -C test clean
+	$(MAKE) -C test/bench clean
 
 # ---------------------------------------------------------------------------
 # Test entry points (see test/make_test.sh for "make test")
 
 .PHONY: test installcheck-regress installcheck-tap check-client check-fuzz \
-	fuzz demo
+	fuzz demo bench
 
 test:
 	@$(srcdir)/test/make_test.sh
 
 demo:
 	@$(srcdir)/examples/demo/make_demo.sh
+
+# benchmarks: figures on stdout, see BENCHMARKS.md
+bench:
+	@$(srcdir)/test/bench/run_bench.sh
 
 # libFuzzer targets for the client's parsers (test/fuzz/README.md)
 fuzz:

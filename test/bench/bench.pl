@@ -1,0 +1,552 @@
+#!/usr/bin/perl
+#
+# bench.pl: the benchmarks of "make bench" (run by test/bench/run_bench.sh).
+#
+# Starts a primary and two standbys on 127.0.0.1 (PostgreSQL::Test::Cluster,
+# via ReplrouteTest::make_cluster), Pgpool-II in front of them when it is
+# installed, and runs each measurement with its contenders in alternating
+# blocks (or, for pgbench, interleaved at random per transaction).  Figures go to stdout as "name: value" lines, then a summary
+# table; progress goes to stderr.  Every server is stopped at exit, also on
+# failure or interrupt.
+#
+# Environment: RR_BENCH (the C driver, default ./rr_bench beside this
+# script), PGPOOL (default: pgpool on PATH or /usr/sbin/pgpool; "none" skips
+# the Pgpool-II parts), BENCH_SCALE (default 1; 0.2 gives a quick smoke
+# run), BENCH_LAG_BYTES (the byte threshold both routers get in the
+# detection test, default 131072).
+#
+# Benchmarks are not tests: nothing here passes or fails on a timing.
+
+use strict;
+use warnings;
+
+# PostgreSQL::Test::Utils sends STDOUT and STDERR to its log file from INIT
+# on; keep the terminal for the figures.
+my ($OUT, $ERR);
+
+BEGIN
+{
+	open($OUT, '>&', \*STDOUT) or die "cannot dup stdout: $!";
+	open($ERR, '>&', \*STDERR) or die "cannot dup stderr: $!";
+	$OUT->autoflush(1);
+	$ERR->autoflush(1);
+}
+
+use File::Basename qw(dirname);
+use File::Spec;
+use IPC::Run;
+use POSIX qw(floor WNOHANG);
+use Time::HiRes qw(time usleep);
+
+use PostgreSQL::Test::Cluster;
+use PostgreSQL::Test::Utils;
+use Test::More;
+use ReplrouteTest;
+
+# not a TAP test: no plan, no "no tests run" complaint at exit
+Test::More->builder->no_ending(1);
+
+# END blocks (which stop the servers) must run on Ctrl-C and kill too
+$SIG{INT} = $SIG{TERM} = $SIG{HUP} = sub { die "interrupted by signal $_[0]\n" };
+
+my $here = dirname(File::Spec->rel2abs(__FILE__));
+my $rr_bench = $ENV{RR_BENCH} // "$here/rr_bench";
+my $scale = $ENV{BENCH_SCALE} // 1;
+my $lag_bytes = $ENV{BENCH_LAG_BYTES} // 131072;
+my $started = time;
+
+my @figures;     # [name, value] in the order printed
+my %fig;
+my $pgpool_pid;    # Pgpool-II's main process
+my $pgpool_dir;
+
+sub progress { print $ERR "bench: @_\n"; return; }
+
+sub n { my ($x, $min) = @_; my $v = floor($x * $scale); return $v < ($min // 1) ? ($min // 1) : $v; }
+
+sub median
+{
+	my @s = sort { $a <=> $b } @_;
+	return undef unless @s;
+	return $s[ int((@s - 1) / 2) ] if @s % 2;
+	return ($s[ @s / 2 - 1 ] + $s[ @s / 2 ]) / 2;
+}
+
+sub figure
+{
+	my ($name, $value) = @_;
+	push @figures, [ $name, $value ];
+	$fig{$name} = $value;
+	print $OUT "$name: $value\n";
+	return;
+}
+
+# Run the C driver; its "name: value" lines become figures.
+sub driver
+{
+	my (@args) = @_;
+	my ($out, $err) = ('', '');
+	my $ok = IPC::Run::run([ $rr_bench, @args ], '<', \undef, '>', \$out,
+		'2>', sub { print $ERR $_[0]; $err .= $_[0]; });
+	die "rr_bench $args[0] failed\n" unless $ok;
+	for my $line (split /\n/, $out)
+	{
+		figure($1, $2) if $line =~ /^(\w+): (.*)$/;
+	}
+	return;
+}
+
+sub tcp_ci
+{
+	my (@nodes) = @_;
+	return 'host=' . join(',', map { '127.0.0.1' } @nodes)
+	  . ' port=' . join(',', map { $_->port } @nodes)
+	  . ' dbname=postgres connect_timeout=5';
+}
+
+# ---------------------------------------------------------------------------
+# Pgpool-II
+
+sub find_pgpool
+{
+	return undef if defined $ENV{PGPOOL} && $ENV{PGPOOL} eq 'none';
+	return $ENV{PGPOOL} if $ENV{PGPOOL};
+	for my $d (split(/:/, $ENV{PATH}), '/usr/sbin')
+	{
+		return "$d/pgpool" if -x "$d/pgpool";
+	}
+	return undef;
+}
+
+sub pgpool_version
+{
+	my ($bin) = @_;
+	my $v = `$bin --version 2>&1`;
+	return $v =~ /(\d+\.\d+(?:\.\d+)?)/ ? $1 : 'unknown';
+}
+
+# Start Pgpool-II (streaming replication mode, load balancing to the
+# standbys, delay_threshold, sr_check_period at its minimum of 1 s) on a
+# free port.  Returns its port.
+sub start_pgpool
+{
+	my ($bin, $primary, @standbys) = @_;
+	my $port = PostgreSQL::Test::Cluster::get_free_port();
+	my $pcp_port = PostgreSQL::Test::Cluster::get_free_port();
+	my $user = getpwuid($<);
+	$pgpool_dir = PostgreSQL::Test::Utils::tempdir_short('pgpool');
+	my @nodes = ($primary, @standbys);
+
+	# prefer_lower_delay_standby stays off: when on, a session whose standby
+	# is found delayed is moved to another standby for good (4.3's
+	# pool_query_context.c), so reads would never come back to it and the
+	# detection figure could not be measured; off, a delayed standby's
+	# reads go to the primary until it has caught up.
+	my $conf = <<"EOF";
+backend_clustering_mode = 'streaming_replication'
+listen_addresses = '127.0.0.1'
+port = $port
+socket_dir = '$pgpool_dir'
+pcp_listen_addresses = '127.0.0.1'
+pcp_port = $pcp_port
+pcp_socket_dir = '$pgpool_dir'
+wd_ipc_socket_dir = '$pgpool_dir'
+pid_file_name = '$pgpool_dir/pgpool.pid'
+logdir = '$pgpool_dir'
+log_destination = 'stderr'
+logging_collector = off
+enable_pool_hba = off
+pool_passwd = ''
+num_init_children = 8
+max_pool = 1
+load_balance_mode = on
+statement_level_load_balance = off
+sr_check_period = 1
+sr_check_user = '$user'
+sr_check_password = ''
+sr_check_database = 'postgres'
+delay_threshold = $lag_bytes
+prefer_lower_delay_standby = off
+health_check_period = 0
+failover_on_backend_error = off
+memory_cache_enabled = off
+EOF
+	for my $i (0 .. $#nodes)
+	{
+		# reads go to standbys only, as with replroute
+		my $w = $i == 0 ? 0 : 1;
+		$conf .= "backend_hostname$i = '127.0.0.1'\n"
+		  . "backend_port$i = " . $nodes[$i]->port . "\n"
+		  . "backend_weight$i = $w\n"
+		  . "backend_flag$i = 'ALLOW_TO_FAILOVER'\n"
+		  . "backend_application_name$i = '" . $nodes[$i]->name . "'\n";
+	}
+	PostgreSQL::Test::Utils::append_to_file("$pgpool_dir/pgpool.conf", $conf);
+	PostgreSQL::Test::Utils::append_to_file("$pgpool_dir/pcp.conf", '');
+
+	progress("starting Pgpool-II on 127.0.0.1:$port (files in $pgpool_dir)");
+	my $pid = fork();
+	die "fork: $!\n" unless defined $pid;
+	if ($pid == 0)
+	{
+		open(STDIN, '<', '/dev/null');
+		open(STDOUT, '>', "$pgpool_dir/pgpool.log");
+		open(STDERR, '>', "$pgpool_dir/pgpool.err");
+		exec($bin, '-n', '-D', '-f', "$pgpool_dir/pgpool.conf", '-F', "$pgpool_dir/pcp.conf")
+		  or POSIX::_exit(127);
+	}
+	$pgpool_pid = $pid;
+
+	my $ci = "host=127.0.0.1 port=$port dbname=postgres";
+	my $ready = ReplrouteTest::poll_until(60, sub {
+		return 1 if waitpid($pgpool_pid, WNOHANG) == $pgpool_pid;    # it died
+		return IPC::Run::run([ 'psql', '-X', '-At', '-d', $ci, '-c', 'SELECT 1' ],
+			'>', \my $o, '2>', \my $e);
+	});
+	if (!defined $ready || kill(0, $pgpool_pid) == 0)
+	{
+		undef $pgpool_pid if kill(0, $pgpool_pid) == 0;
+		my $log = -e "$pgpool_dir/pgpool.err" ? slurp_file("$pgpool_dir/pgpool.err") : '';
+		die "Pgpool-II did not start:\n$log\n";
+	}
+	my $nodes = '';
+	IPC::Run::run([ 'psql', '-X', '-At', '-d', $ci, '-c', 'SHOW pool_nodes' ],
+		'>', \$nodes, '2>', \my $e);
+	progress("Pgpool-II nodes: $_") for split /\n/, $nodes;
+	return $port;
+}
+
+sub stop_pgpool
+{
+	return unless $pgpool_pid;
+	my $pid = $pgpool_pid;
+	undef $pgpool_pid;
+	kill 'INT', $pid;    # fast shutdown
+	my $t = time;
+	while (waitpid($pid, WNOHANG) != $pid)
+	{
+		if (time - $t > 10)
+		{
+			kill 'KILL', $pid;
+			waitpid($pid, 0);
+			last;
+		}
+		usleep(50_000);
+	}
+	progress('Pgpool-II stopped');
+	return;
+}
+
+END
+{
+	my $rc = $?;
+	stop_pgpool();
+	$? = $rc;
+}
+
+# ---------------------------------------------------------------------------
+# 1. health call cost: pgbench, prepared, 1 client, on a standby
+
+# What a router would have to run without the extension: the same facts
+# from core functions and pg_stat_wal_receiver (lag_seconds the usual way,
+# with its false lag on an idle primary).
+my $CORE_EQUIVALENT = <<'EOF';
+SELECT CASE WHEN pg_is_in_recovery() THEN 'standby' ELSE 'primary' END AS role,
+       c.system_identifier,
+       r.received_tli AS timeline,
+       CASE WHEN pg_is_in_recovery() THEN pg_last_wal_replay_lsn()
+            ELSE pg_current_wal_flush_lsn() END AS wal_lsn,
+       pg_last_wal_receive_lsn() AS receive_lsn,
+       r.latest_end_lsn AS upstream_lsn,
+       greatest(pg_wal_lsn_diff(greatest(pg_last_wal_receive_lsn(), r.latest_end_lsn),
+                                pg_last_wal_replay_lsn()), 0)::bigint AS lag_bytes,
+       CASE WHEN pg_last_wal_receive_lsn() = pg_last_wal_replay_lsn() THEN 0
+            ELSE extract(epoch FROM clock_timestamp() - pg_last_xact_replay_timestamp())
+       END AS lag_seconds,
+       r.status = 'streaming' AS streaming,
+       extract(epoch FROM clock_timestamp() - r.last_msg_receipt_time) AS upstream_contact_seconds,
+       pg_get_wal_replay_pause_state() <> 'not paused' AS replay_paused,
+       pg_last_xact_replay_timestamp() AS last_replay_time,
+       clock_timestamp() AS server_time
+  FROM pg_control_system() c
+  LEFT JOIN pg_stat_wal_receiver r ON true;
+EOF
+
+sub bench_health
+{
+	my ($standby) = @_;
+	my $dir = PostgreSQL::Test::Utils::tempdir('health');
+	my %scripts = (
+		select1 => "SELECT 1;\n",
+		node_status => "SELECT * FROM replroute.node_status();\n",
+		core_equivalent => $CORE_EQUIVALENT);
+	my @order = qw(node_status select1 core_equivalent);
+	my $secs = n(15, 3);
+
+	for my $k (@order)
+	{
+		(my $one = $scripts{$k}) =~ s/\n/ /g;
+		PostgreSQL::Test::Utils::append_to_file("$dir/$k.sql", "$one\n");
+		# the query must work as written
+		$standby->safe_psql('postgres', $scripts{$k});
+	}
+
+	# One pgbench run with the three queries as three scripts, picked at
+	# random for each transaction: the finest alternation there is, so a
+	# burst of load from elsewhere hits all three alike.  The per-
+	# transaction log (-l) says which script ran and how long it took.
+	progress("1. health call cost: pgbench -M prepared -c 1 -T $secs on standby1, "
+		  . join(', ', @order) . ' interleaved at random per transaction');
+	my ($out, $err) = ('', '');
+	IPC::Run::run(
+		[ 'pgbench', '-n', '-M', 'prepared', '-c', '1', '-j', '1', '-T', $secs,
+		  (map { ('-f', "$dir/$_.sql") } @order),
+		  '-l', '--sampling-rate=0.25', "--log-prefix=$dir/tx",
+		  '-h', '127.0.0.1', '-p', $standby->port, 'postgres' ],
+		'<', \undef, '>', \$out, '2>', \$err)
+	  or die "pgbench failed: $err\n";
+	my %lat;
+	for my $log (glob("$dir/tx.*"))
+	{
+		open(my $fh, '<', $log) or die "cannot read $log: $!\n";
+		while (<$fh>)
+		{
+			# client_id transaction_no time script_no time_epoch time_us
+			my @f = split;
+			push @{ $lat{ $order[ $f[3] ] } }, $f[2] if @f >= 4;
+		}
+		close $fh;
+	}
+	my (%tps, %med);
+	for my $k (@order)
+	{
+		my $l = $lat{$k} or die "pgbench logged no transaction of $k\n";
+		my $sum = 0;
+		$sum += $_ for @$l;
+		# the rate one client running only this query would get
+		$tps{$k} = @$l / ($sum / 1e6);
+		$med{$k} = median(@$l);
+		progress(sprintf('  %s: %d transactions logged, median %.0f us', $k, scalar @$l, $med{$k}));
+	}
+	figure("health_${_}_tps", sprintf('%.0f', $tps{$_})) for @order;
+	figure("health_${_}_median_us", sprintf('%.1f', $med{$_})) for @order;
+	figure('health_ratio_node_status_vs_select1', sprintf('%.3f', $tps{node_status} / $tps{select1}));
+	figure('health_ratio_node_status_vs_core_equivalent',
+		sprintf('%.3f', $tps{node_status} / $tps{core_equivalent}));
+	# what a call costs beyond a round trip, in microseconds of one session
+	figure('health_node_status_extra_us', sprintf('%.1f', $med{node_status} - $med{select1}));
+	figure('health_core_equivalent_extra_us',
+		sprintf('%.1f', $med{core_equivalent} - $med{select1}));
+	return;
+}
+
+# ---------------------------------------------------------------------------
+# main
+
+my $rc = eval {
+	my $pgpool = find_pgpool();
+	my $pgver = `postgres --version`;
+	chomp $pgver;
+	my $cpu = `lscpu 2>/dev/null` =~ /^Model name:\s*(.*)$/m ? $1 : 'unknown CPU';
+	my $ncpu = `nproc 2>/dev/null`;
+	chomp $ncpu;
+	print $OUT "# replroute bench: $ncpu CPU ($cpu), $pgver, "
+	  . ($pgpool ? 'Pgpool-II ' . pgpool_version($pgpool) : 'no Pgpool-II') . "\n";
+	if (!$pgpool && ($ENV{PGPOOL} // '') eq 'none')
+	{
+		progress('NOTICE: PGPOOL=none: the Pgpool-II figures (3 and the Pgpool-II part of 4) are skipped.');
+	}
+	elsif (!$pgpool)
+	{
+		progress('NOTICE: Pgpool-II is not installed (Debian package pgpool2): '
+			  . 'the Pgpool-II figures (3 and the Pgpool-II part of 4) are skipped. '
+			  . 'Run "make bench" as root to have it installed.');
+	}
+
+	# A benchmark configuration: the framework logs every statement and
+	# gives 1MB of shared_buffers, fine for tests, not for timing.
+	my $conf = "log_statement = none\nlog_replication_commands = off\n"
+	  . "shared_buffers = 32MB\nmax_connections = 100\n";
+	progress('starting a primary and two standbys on 127.0.0.1');
+	my ($primary, $s1, $s2) = ReplrouteTest::make_cluster(primary_conf => $conf);
+	$primary->safe_psql('postgres',
+		'CREATE TABLE bench_kv (k int PRIMARY KEY, v bigint NOT NULL);'
+		  . 'INSERT INTO bench_kv VALUES (1, 0), (2, 0);'
+		  . 'CREATE TABLE bench_w (id bigserial, payload text);');
+	$primary->wait_for_catchup($_) for ($s1, $s2);
+	my $ci3 = tcp_ci($primary, $s1, $s2);
+	my $s1_ci = "host=127.0.0.1 port=" . $s1->port . " dbname=postgres";
+
+	# 1
+	bench_health($s1);
+
+	# 2, 3
+	my $pool_port = $pgpool ? start_pgpool($pgpool, $primary, $s1, $s2) : undef;
+	my $pool_ci = $pool_port ? "host=127.0.0.1 port=$pool_port dbname=postgres" : '-';
+	progress('2. routing overhead' . ($pgpool ? ' and 3. Pgpool-II' : '')
+		  . ': SELECT 1 loops, blocks of 400 queries, ' . n(50, 5) . ' rounds');
+	driver('latency', n(50, 5), 400, $s1_ci,
+		"host=127.0.0.1 port=" . $s2->port . " dbname=postgres",
+		$ci3, tcp_ci($primary, $s1), '', $pool_ci);
+
+	# 6: two more standbys for the scaling figure, stopped right after
+	progress('6. refresh scaling: adding standby3 and standby4');
+	$primary->backup('bench_base');
+	my @more;
+	for my $i (3, 4)
+	{
+		my $s = PostgreSQL::Test::Cluster->new("standby$i");
+		$s->init_from_backup($primary, 'bench_base', has_streaming => 1);
+		$s->start;
+		push @more, $s;
+	}
+	$primary->wait_for_catchup($_) for @more;
+	# on loopback, then through a proxy that adds 0.5 ms each way
+	driver('refresh', n(20, 4), 80, 500,
+		map { $_->port } $primary, $s1, $s2, @more);
+	$_->stop for @more;
+
+	# 5
+	progress('5. dead node: a host that accepts TCP and never answers, first in the list');
+	driver('deadnode', n(5, 2), 2, '127.0.0.1,127.0.0.1,127.0.0.1',
+		join(',', map { $_->port } $primary, $s1, $s2));
+
+	# 7
+	progress('7. session consistency: write then read, consistency=session vs none');
+	driver('session', n(20, 4), 100, $ci3, 1, 2);
+
+	# 4: with writes running on the primary
+	progress("4. detection: pgbench -R 50 on the primary, ~9 kB of WAL per transaction; "
+		  . "pause/resume replay on standby1; byte threshold $lag_bytes for both routers");
+	my $wdir = PostgreSQL::Test::Utils::tempdir('writes');
+	PostgreSQL::Test::Utils::append_to_file("$wdir/w.sql",
+		"INSERT INTO bench_w (payload) SELECT repeat('x', 1000) FROM generate_series(1, 8);\n");
+	my $lsn0 = $primary->lsn('insert');
+	my $t0 = time;
+	my $writer = IPC::Run::start(
+		[ 'pgbench', '-n', '-c', '1', '-R', '50', '-T', '600', '-f', "$wdir/w.sql",
+		  '-h', '127.0.0.1', '-p', $primary->port, 'postgres' ],
+		'<', \undef, '>', \my $wout, '2>', \my $werr);
+	my $detect_ok = eval {
+		driver('detect', n(5, 2), $s1_ci, $s1->port, $ci3, $pool_ci,
+			'replroute', "max_lag_bytes=${lag_bytes}B",
+			'replroute_defaults', '');
+		1;
+	};
+	my $detect_err = $@;
+	$writer->kill_kill(grace => 1);
+	if ($detect_ok)
+	{
+		my $lsn1 = $primary->lsn('insert');
+		my $bytes = $primary->safe_psql('postgres', "SELECT pg_wal_lsn_diff('$lsn1', '$lsn0')");
+		figure('detect_wal_rate_kb_per_s', sprintf('%.0f', $bytes / 1024 / (time - $t0)));
+		figure('detect_threshold_bytes', $lag_bytes);
+	}
+	die $detect_err unless $detect_ok;
+	stop_pgpool();
+
+	# 8
+	my $reads = n(1_000_000, 10_000);
+	progress("8. memory: $reads routed reads in one process");
+	driver('memory', $reads, $ci3, '');
+
+	summary($pgpool ? 1 : 0);
+	progress(sprintf('done in %.0f s', time - $started));
+	0;
+};
+unless (defined $rc)
+{
+	print $ERR "bench: error: $@";
+	$rc = 1;
+}
+exit $rc;
+
+# ---------------------------------------------------------------------------
+# summary table
+
+sub summary
+{
+	my ($have_pool) = @_;
+	my @rows;
+	my $f = sub { my $v = $fig{ $_[0] }; defined $v ? $v : 'n/a' };
+	my $pool = sub { $have_pool ? $f->(@_) : 'skipped' };
+	my $mm = sub { $f->("$_[0]_median_ms") . ' / ' . $f->("$_[0]_max_ms") };
+	my $pmm = sub { $have_pool ? $mm->(@_) : 'skipped' };
+
+	push @rows, [ '1 health call, pgbench TPS on a standby',
+		$f->('health_node_status_tps'),
+		'SELECT 1: ' . $f->('health_select1_tps'),
+		$f->('health_ratio_node_status_vs_select1') ];
+	push @rows, [ '',
+		'',
+		'core functions: ' . $f->('health_core_equivalent_tps'),
+		$f->('health_ratio_node_status_vs_core_equivalent') ];
+	push @rows, [ '2 read latency, median us',
+		$f->('latency_replroute_median_us'),
+		'libpq, one standby: ' . $f->('latency_direct_median_us'),
+		$f->('latency_ratio_replroute_vs_direct') . ' (target 1.05)' ];
+	push @rows, [ '  same spread (two standbys in turn)',
+		$f->('latency_replroute_median_us'),
+		'libpq, alternating: ' . $f->('latency_direct_alternating_median_us'),
+		$f->('latency_ratio_replroute_vs_direct_alternating') ];
+	push @rows, [ '  library alone (one standby listed)',
+		$f->('latency_replroute_one_standby_median_us'),
+		'libpq, one standby: ' . $f->('latency_direct_median_us'),
+		$f->('latency_ratio_replroute_one_standby_vs_direct') ];
+	push @rows, [ '3 read latency, median us',
+		$f->('latency_replroute_median_us'),
+		'Pgpool-II: ' . $pool->('latency_pgpool_median_us'),
+		'pgpool/rr ' . $pool->('latency_ratio_pgpool_vs_replroute') ];
+	push @rows, [ '4 paused standby dropped, med / max ms',
+		$mm->('detect_replroute_out'),
+		'Pgpool-II: ' . $pmm->('detect_pgpool_out'), '' ];
+	push @rows, [ '  (replroute all defaults: 1 s limit)',
+		$mm->('detect_replroute_defaults_out'), '', '' ];
+	push @rows, [ '  resumed standby back, med / max ms',
+		$mm->('detect_replroute_back'),
+		'Pgpool-II: ' . $pmm->('detect_pgpool_back'), '' ];
+	push @rows, [ '5 first read, silent host first, ms',
+		$f->('deadnode_replroute_median_ms'),
+		'libpq prefer-standby: ' . $f->('deadnode_libpq_prefer_standby_median_ms'),
+		'libpq/rr ' . $f->('deadnode_ratio_libpq_prefer_standby_vs_replroute') ];
+	push @rows, [ '',
+		'',
+		'libpq any: ' . $f->('deadnode_libpq_any_median_ms'),
+		'libpq/rr ' . $f->('deadnode_ratio_libpq_any_vs_replroute') ];
+	push @rows, [ '6 refresh 1/2/4 standbys, loopback, us',
+		join(' / ', map { $f->("refresh_${_}_median_us") } qw(1_standby 2_standbys 4_standbys)),
+		'one by one (4): ' . $f->('refresh_sequential_4_standbys_median_us'),
+		'4 vs 1: ' . $f->('refresh_ratio_4_vs_1') ];
+	push @rows, [ '  the same at ' . $f->('refresh_rtt_ms') . ' ms round trip, us',
+		join(' / ', map { $f->("refresh_rtt_${_}_median_us") } qw(1_standby 2_standbys 4_standbys)),
+		'one by one (4): ' . $f->('refresh_rtt_sequential_4_standbys_median_us'),
+		'4 vs 1: ' . $f->('refresh_rtt_ratio_4_vs_1') ];
+	push @rows, [ '7 read after write, med / p99 us',
+		$f->('session_read_after_write_median_us') . ' / ' . $f->('session_read_after_write_p99_us'),
+		'plain: ' . $f->('plain_read_after_write_median_us') . ' / ' . $f->('plain_read_after_write_p99_us'),
+		$f->('session_ratio_read_median_session_vs_plain') ];
+	push @rows, [ '  stale reads / on standbys',
+		$f->('session_stale_reads') . ' / ' . $f->('session_standby_share'),
+		'plain: ' . $f->('plain_stale_reads') . ' / ' . $f->('plain_standby_share'),
+		'of ' . $f->('session_pairs_per_contender') ];
+	push @rows, [ '8 peak RSS start / end, kB',
+		$f->('memory_peak_rss_start_kb') . ' / ' . $f->('memory_peak_rss_end_kb'),
+		$f->('memory_reads') . ' routed reads',
+		'+' . $f->('memory_peak_rss_growth_kb') . ' kB' ];
+
+	my @head = ('figure', 'replroute', 'versus', 'ratio');
+	my @w = map { length } @head;
+	for my $r (@rows)
+	{
+		for my $i (0 .. 3)
+		{
+			$w[$i] = length $r->[$i] if length $r->[$i] > $w[$i];
+		}
+	}
+	my $fmt = join(' | ', map { "%-${_}s" } @w) . "\n";
+	print $OUT "\n";
+	printf $OUT $fmt, @head;
+	printf $OUT $fmt, map { '-' x $_ } @w;
+	printf $OUT $fmt, @$_ for @rows;
+	return;
+}

@@ -123,6 +123,7 @@ send_query(RRcluster *rr, rr_node *node, int64_t now)
 		return;
 	}
 	node->probe_state = RR_PROBE_QUERYING;
+	node->answer_failed = false;
 	node->sent_round = rr->round;
 	node->probe_deadline_us = now + (int64_t) node->params->connect_timeout_ms * 1000;
 	node->poll_write = (PQflush(node->probe) == 1);
@@ -165,6 +166,7 @@ parse_health(const PGresult *res, rr_health *h, char *why, size_t whylen)
 	const char *role;
 	int64_t		v;
 	char	   *end;
+	int			col;
 
 	if (PQntuples(res) != 1 || PQnfields(res) != HEALTH_NCOLS)
 	{
@@ -184,35 +186,46 @@ parse_health(const PGresult *res, rr_health *h, char *why, size_t whylen)
 		rr_format(why, whylen, "unknown role \"%.40s\"", role);
 		return -1;
 	}
-	if (PQgetisnull(res, 0, 1) || parse_int64(PQgetvalue(res, 0, 1), &v) < 0)
+	col = 1;
+	if (PQgetisnull(res, 0, col) || parse_int64(PQgetvalue(res, 0, col), &v) < 0)
 		goto bad;
 	h->system_identifier = (uint64_t) v;
-	if (PQgetisnull(res, 0, 2) || parse_int64(PQgetvalue(res, 0, 2), &v) < 0 ||
+	col = 2;
+	if (PQgetisnull(res, 0, col) || parse_int64(PQgetvalue(res, 0, col), &v) < 0 ||
 		v < 0 || v > INT32_MAX)
 		goto bad;
 	h->timeline = (int) v;
-	if (PQgetisnull(res, 0, 3) || rr_parse_lsn(PQgetvalue(res, 0, 3), &h->wal_lsn) < 0)
+	col = 3;
+	if (PQgetisnull(res, 0, col) || rr_parse_lsn(PQgetvalue(res, 0, col), &h->wal_lsn) < 0)
 		goto bad;
-	if (PQgetisnull(res, 0, 4) || parse_int64(PQgetvalue(res, 0, 4), &h->own_lag_bytes) < 0 ||
+	col = 4;
+	if (PQgetisnull(res, 0, col) || parse_int64(PQgetvalue(res, 0, col), &h->own_lag_bytes) < 0 ||
 		h->own_lag_bytes < 0)
 		goto bad;
-	if (PQgetisnull(res, 0, 5))
+	col = 5;
+	if (PQgetisnull(res, 0, col))
 		h->own_lag_seconds = -1.0;
 	else
 	{
-		h->own_lag_seconds = strtod(PQgetvalue(res, 0, 5), &end);
+		h->own_lag_seconds = strtod(PQgetvalue(res, 0, col), &end);
 		if (*end != '\0' || !(h->own_lag_seconds >= 0.0))
 			goto bad;
 	}
+	col = 6;
 	h->streaming = false;
-	if (!PQgetisnull(res, 0, 6) && parse_bool(PQgetvalue(res, 0, 6), &h->streaming) < 0)
+	if (!PQgetisnull(res, 0, col) && parse_bool(PQgetvalue(res, 0, col), &h->streaming) < 0)
 		goto bad;
-	if (PQgetisnull(res, 0, 7) || parse_bool(PQgetvalue(res, 0, 7), &h->replay_paused) < 0)
+	col = 7;
+	if (PQgetisnull(res, 0, col) || parse_bool(PQgetvalue(res, 0, col), &h->replay_paused) < 0)
 		goto bad;
 	return 0;
 
 bad:
-	rr_format(why, whylen, "a value has an unexpected format");
+	if (PQgetisnull(res, 0, col))
+		rr_format(why, whylen, "column \"%s\" is NULL", PQfname(res, col));
+	else
+		rr_format(why, whylen, "column \"%s\" has an unexpected value \"%.40s\"",
+				  PQfname(res, col), PQgetvalue(res, 0, col));
 	return -1;
 }
 
@@ -231,6 +244,7 @@ absorb_result(rr_node *node, PGresult *res)
 	switch (PQresultStatus(res))
 	{
 		case PGRES_TUPLES_OK:
+			node->ever_answered = true;
 			if (parse_health(res, &node->health, why, sizeof(why)) < 0)
 			{
 				rr_format(node->error, sizeof(node->error),
@@ -238,6 +252,7 @@ absorb_result(rr_node *node, PGresult *res)
 						  "(is the extension at the version this client expects?)", why);
 				node->excluded = true;
 				node->have_health = false;
+				node->answer_failed = true;
 				return;
 			}
 			node->have_health = true;
@@ -254,16 +269,25 @@ absorb_result(rr_node *node, PGresult *res)
 			return;
 
 		case PGRES_FATAL_ERROR:
+			/* one answer can bring several errors: the first one says why */
+			if (node->answer_failed)
+				return;
+			node->answer_failed = true;
 			state = PQresultErrorField(res, PG_DIAG_SQLSTATE);
 			rr_trim(PQresultErrorMessage(res), msg, sizeof(msg));
 			node->ever_answered = true;
 			node->excluded = true;
 			node->have_health = false;
-			if (state && (strcmp(state, "3F000") == 0 || strcmp(state, "42883") == 0))
+			if (state && strcmp(state, "3F000") == 0)
 				rr_format(node->error, sizeof(node->error),
 						  "the replroute extension is not installed in database \"%s\" "
 						  "(run CREATE EXTENSION replroute on the primary): %s",
 						  db ? db : "?", msg);
+			else if (state && strcmp(state, "42883") == 0)
+				rr_format(node->error, sizeof(node->error),
+						  "replroute.node_status() does not exist in database \"%s\": the "
+						  "replroute extension is not installed, or not at a version this "
+						  "client knows: %s", db ? db : "?", msg);
 			else if (state && (strcmp(state, "42703") == 0 || strcmp(state, "42804") == 0))
 				rr_format(node->error, sizeof(node->error),
 						  "replroute.node_status() has an unexpected shape "
@@ -341,13 +365,15 @@ advance_querying(RRcluster *rr, rr_node *node)
 		if (res == NULL)
 		{
 			node->probe_state = RR_PROBE_IDLE;
-			return;
+			break;
 		}
 		absorb_result(node, res);
 		PQclear(res);
 	}
+	/* a connection that broke while answering: down, with the first reason */
 	if (PQstatus(node->probe) == CONNECTION_BAD)
-		rr_node_down(rr, node, PQerrorMessage(node->probe));
+		rr_node_down(rr, node, node->answer_failed && node->error[0] ?
+					 node->error : PQerrorMessage(node->probe));
 }
 
 /*

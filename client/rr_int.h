@@ -142,6 +142,7 @@ typedef struct rr_node
 	bool		have_health;
 	rr_health	health;
 	bool		excluded;		/* answered, but unusable (error says why) */
+	bool		answer_failed;	/* the answer in flight already gave an error */
 	char		error[RR_ERRBUF_SIZE];
 
 	/* routing view, recomputed after each refresh (rr_route.c) */

@@ -67,7 +67,7 @@ trap 'echo; echo "interrupted: cleaning up"; exit 130' INT TERM
 
 say() { printf '\n\033[1m== %s\033[0m\n' "$*"; }
 [ -t 1 ] && [ -z "${NO_COLOR:-}" ] || say() { printf '\n== %s\n' "$*"; }
-show() { printf '$ %s\n' "$*"; }
+show() { printf '$ %s\n' "$*" >&2; }
 run() { show "$*"; "$@"; }
 # check DESCRIPTION CONDITION: print whether the claim held
 check()
@@ -101,7 +101,8 @@ sql() { psql -X -q -At -h 127.0.0.1 -p "$1" -d postgres -c "$2"; }
 # The cluster, built by hand
 #
 say "Building a primary (:$P) and two standbys (:$S1, :$S2) in $dir"
-run initdb -D "$dir/primary" --auth=trust --no-instructions >"$dir/initdb.log" 2>&1
+show initdb -D "$dir/primary" --auth=trust
+initdb -D "$dir/primary" --auth=trust --no-instructions >"$dir/initdb.log" 2>&1
 cat >>"$dir/primary/postgresql.conf" <<EOF
 port = $P
 listen_addresses = '127.0.0.1'
@@ -202,7 +203,7 @@ echo "session token: $token"
 show replroute exec --read -o max_lag_seconds=10s "\"\$CI\"" "'SELECT count(*), inet_server_port() FROM demo_rw'"
 plain=$(replroute exec --read -o max_lag_seconds=10s "$CI" "SELECT count(*), inet_server_port() FROM demo_rw")
 echo "$plain    <- a plain read on a standby: the row is not there yet"
-show replroute exec --read --after-token "$token" -o "causal_wait=3s max_lag_seconds=10s" "\"\$CI\"" "'SELECT count(*), inet_server_port() FROM demo_rw'"
+show replroute exec --read --after-token "$token" -o "'causal_wait=3s max_lag_seconds=10s'" "\"\$CI\"" "'SELECT count(*), inet_server_port() FROM demo_rw'"
 fresh=$(replroute exec --read --after-token "$token" -o "causal_wait=3s max_lag_seconds=10s" "$CI" \
 	"SELECT count(*), inet_server_port() FROM demo_rw")
 echo "$fresh    <- with the token: the standby waited until it had the write"
@@ -247,6 +248,20 @@ sleep 1.5
 w=$(window)
 echo "application, after promotion: $w"
 check "writes resume on the promoted standby1, same application handle, no restart" '[ "$(count "$w" writes "$S1")" -gt 0 ] && [ "$(failed "$w" writes)" = 0 ]'
+echo "standby2 still follows the old primary; point it at the new one:"
+run sql "$S1" "SELECT pg_create_physical_replication_slot('standby2')" >/dev/null
+run sql "$S2" "ALTER SYSTEM SET primary_conninfo = 'host=127.0.0.1 port=$S1 user=demo_repl'"
+sql "$S2" "SELECT pg_reload_conf()" >/dev/null
+for i in $(seq 1 100); do
+	[ "$(sql "$S2" "SELECT timeline FROM replroute.node_status()")" = 2 ] && break
+	sleep 0.1
+done
+sleep 0.5
+window >/dev/null
+sleep 1.5
+w=$(window)
+echo "application, standby2 following the new primary: $w"
+check "standby2 serves reads again, now on the new timeline" '[ "$(count "$w" reads "$S2")" -gt 0 ]'
 run replroute status "$CI"
 
 kill "$traffic_pid" 2>/dev/null && wait "$traffic_pid" 2>/dev/null
@@ -265,6 +280,6 @@ The cluster is still running (KEEP=1). Try:
   replroute status "$CI"
   replroute exec --read "$CI" "SELECT inet_server_port()"
 Stop it and remove everything with:
-  for n in $started; do pg_ctl -D $dir/\$n -m fast stop; done; rm -rf $dir
+  for n in $started; do ${DEMO_AS:-}pg_ctl -D $dir/\$n -m fast stop; done; rm -rf $dir
 EOF
 fi

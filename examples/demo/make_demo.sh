@@ -34,7 +34,7 @@ if [ "$(id -u)" -eq 0 ]; then
 	say "running the demo as $DEMO_USER"
 	cd /tmp
 	runuser -u "$DEMO_USER" -- env KEEP="${KEEP:-0}" NO_COLOR="${NO_COLOR:-}" \
-		PATH="/usr/local/bin:$PATH" sh "$work/demo.sh"
+		DEMO_AS="runuser -u $DEMO_USER -- " PATH="/usr/local/bin:$PATH" sh "$work/demo.sh"
 	exit $?
 fi
 

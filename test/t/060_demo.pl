@@ -44,7 +44,8 @@ for my $claim (
 	qr/\[ok\] with the token the same kind of read sees the write, on a standby/,
 	qr/\[ok\] reads carried on with no error/,
 	qr/\[ok\] reads still served; writes fail cleanly/,
-	qr/\[ok\] writes resume on the promoted standby1/)
+	qr/\[ok\] writes resume on the promoted standby1/,
+	qr/\[ok\] standby2 serves reads again, now on the new timeline/)
 {
 	like($out, $claim, "claim: $claim");
 }

@@ -20,6 +20,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdarg.h>
 #include <stdint.h>
 #include <stdio.h>
 
@@ -113,6 +114,7 @@ extern void cli_slots_free(cli_slots *slots);
 /* cli_output.c: messages */
 extern void cli_error(const char *fmt,...) CLI_PRINTF(1, 2);
 extern void cli_hint_help(void);
+extern char *cli_vpsprintf(const char *fmt, va_list ap) CLI_PRINTF(1, 0);
 extern char *cli_psprintf(const char *fmt,...) CLI_PRINTF(1, 2);
 extern char *cli_strdup(const char *s);
 extern void *cli_malloc(size_t size);

@@ -91,17 +91,10 @@ static void
 add_finding(check_report *r, cli_check_state state, const char *fmt,...)
 {
 	va_list		ap;
-	int			len;
 	char	   *text;
 
 	va_start(ap, fmt);
-	len = vsnprintf(NULL, 0, fmt, ap);
-	va_end(ap);
-	if (len < 0)
-		len = 0;
-	text = cli_malloc((size_t) len + 1);
-	va_start(ap, fmt);
-	vsnprintf(text, (size_t) len + 1, fmt, ap);
+	text = cli_vpsprintf(fmt, ap);
 	va_end(ap);
 
 	if (r->n == r->cap)

@@ -92,24 +92,34 @@ cli_strdup(const char *s)
 }
 
 /*
- * cli_psprintf
+ * cli_vpsprintf / cli_psprintf
  *		printf into a malloc'd string of the right size.  Caller frees.
  */
+char *
+cli_vpsprintf(const char *fmt, va_list ap)
+{
+	va_list		ap2;
+	int			n;
+	char	   *buf;
+
+	va_copy(ap2, ap);
+	n = vsnprintf(NULL, 0, fmt, ap2);
+	va_end(ap2);
+	if (n < 0)
+		return cli_strdup("");
+	buf = cli_malloc((size_t) n + 1);
+	vsnprintf(buf, (size_t) n + 1, fmt, ap);
+	return buf;
+}
+
 char *
 cli_psprintf(const char *fmt,...)
 {
 	va_list		ap;
-	int			n;
 	char	   *buf;
 
 	va_start(ap, fmt);
-	n = vsnprintf(NULL, 0, fmt, ap);
-	va_end(ap);
-	if (n < 0)
-		return cli_strdup("");
-	buf = cli_malloc((size_t) n + 1);
-	va_start(ap, fmt);
-	vsnprintf(buf, (size_t) n + 1, fmt, ap);
+	buf = cli_vpsprintf(fmt, ap);
 	va_end(ap);
 	return buf;
 }

@@ -204,6 +204,27 @@ exec_write(RRcluster *rr, const char *sql, int nParams,
 }
 
 /*
+ * session_fallback
+ *		No standby replayed the session token within causal_wait: the primary
+ *		(which has the write), or NULL with the error set when fallback=error
+ *		or no primary is reachable.
+ */
+static rr_node *
+session_fallback(RRcluster *rr)
+{
+	char		tok[32];
+
+	if (rr->opts.fallback == RR_FALLBACK_PRIMARY && rr->primary >= 0)
+		return &rr->nodes[rr->primary];
+	rr_format_lsn(rr->session_lsn, tok, sizeof(tok));
+	rr_set_error(rr, "no standby has replayed this session's writes "
+				 "(token %s) within causal_wait (%.0f ms)%s",
+				 tok, rr->opts.causal_wait_us / 1000.0,
+				 rr->primary < 0 ? " and no primary is reachable" : "");
+	return NULL;
+}
+
+/*
  * exec_read
  *		Send a read where routing says; retry once elsewhere if that node
  *		went away or cancelled the read for a recovery conflict, unless the
@@ -248,19 +269,8 @@ exec_read(RRcluster *rr, const char *sql, int nParams,
 				/* nobody caught up in time: the primary has the write */
 				node->reads--;
 				PQclear(res);
-				if (rr->opts.fallback == RR_FALLBACK_ERROR || rr->primary < 0)
-				{
-					char		tok[32];
-
-					rr_format_lsn(min_lsn, tok, sizeof(tok));
-					rr_set_error(rr, "no standby has replayed this session's writes "
-								 "(token %s) within causal_wait (%.0f ms)%s",
-								 tok, rr->opts.causal_wait_us / 1000.0,
-								 rr->primary < 0 ? " and no primary is reachable" : "");
-					return NULL;
-				}
-				node = &rr->nodes[rr->primary];
-				if ((conn = rr_node_conn(rr, node)) == NULL)
+				if ((node = session_fallback(rr)) == NULL ||
+					(conn = rr_node_conn(rr, node)) == NULL)
 					return NULL;
 				rr->last_node = node->index;
 				node->reads++;
@@ -349,17 +359,10 @@ RRreadConn(RRcluster *rr)
 			PGresult   *res = rr_session_read(rr, node, NULL, 0, NULL, &caught_up);
 
 			PQclear(res);
-			if (!caught_up)
-			{
-				if (rr->opts.fallback == RR_FALLBACK_ERROR || rr->primary < 0)
-				{
-					rr_set_error(rr, "no standby has replayed this session's writes within causal_wait");
-					return NULL;
-				}
-				node = &rr->nodes[rr->primary];
-				if ((conn = rr_node_conn(rr, node)) == NULL)
-					return NULL;
-			}
+			if (!caught_up &&
+				((node = session_fallback(rr)) == NULL ||
+				 (conn = rr_node_conn(rr, node)) == NULL))
+				return NULL;
 		}
 		rr->last_node = node->index;
 		node->reads++;

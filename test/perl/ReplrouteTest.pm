@@ -211,10 +211,13 @@ LeakSanitizer found a leak).
 
 =cut
 
+my @all_drivers;
+
 sub driver
 {
 	my ($conninfo, $options) = @_;
 	my $self = bless { in => '', out => '', err => '' }, 'ReplrouteTest::Driver';
+	push @all_drivers, $self;
 	my $bin = ($ENV{TESTDIR} // '.') . '/test/rr_test';
 	$self->{timer} = IPC::Run::timeout($PostgreSQL::Test::Utils::timeout_default);
 	$self->{h} = IPC::Run::start([ $bin, $conninfo, $options // '' ],
@@ -222,6 +225,47 @@ sub driver
 		$self->{timer});
 	$self->{connect} = $self->line;
 	return $self;
+}
+
+=pod
+
+=item finish_drivers()
+
+Finishes every driver not finished yet and checks that each exits 0 (no
+leak after RRfinish: the driver is built with LeakSanitizer) and printed no
+sanitizer report.
+
+=cut
+
+sub finish_drivers
+{
+	for my $d (grep { !$_->{finished} } @all_drivers)
+	{
+		is($d->finish, 0, 'driver exits cleanly (no leak after RRfinish)');
+		unlike($d->stderr, qr/AddressSanitizer|LeakSanitizer|runtime error/,
+			'no sanitizer report');
+	}
+	return;
+}
+
+=pod
+
+=item parse_loop($line)
+
+A driver's "loop ok=.. fail=.. maxus=.. ports=P:C,... err=.." answer as a
+hashref: ok, fail, maxus, ports (port => count), err, line.
+
+=cut
+
+sub parse_loop
+{
+	my ($line) = @_;
+	my %r = (line => $line);
+	($r{ok}, $r{fail}, $r{maxus}) = $line =~ /ok=(\d+) fail=(\d+) maxus=(\d+)/;
+	my ($ports) = $line =~ /ports=(\S*)/;
+	$r{ports} = { map { split /:/ } grep { length } split /,/, ($ports // '') };
+	($r{err}) = $line =~ /err=(.*)$/;
+	return \%r;
 }
 
 package ReplrouteTest::Driver;
@@ -270,6 +314,7 @@ sub stderr { return $_[0]->{err}; }
 sub finish
 {
 	my ($self) = @_;
+	$self->{finished} = 1;
 	$self->{in} .= "quit\n";
 	$self->{h}->finish;
 	return $self->{h}->result(0);

@@ -19,26 +19,8 @@ my ($primary, $s1, $s2) = ReplrouteTest::make_cluster(
 	standby_conf => "wal_retrieve_retry_interval = 300ms\n");
 my ($pp, $p1, $p2) = map { $_->port } ($primary, $s1, $s2);
 my $ci = ReplrouteTest::conninfo($primary, $s1, $s2);
-my @drivers;
-
-sub driver
-{
-	my $d = ReplrouteTest::driver(@_);
-	push @drivers, $d;
-	return $d;
-}
-
-# "loop ok=.. fail=.. maxus=.. ports=P:C,... err=..." as a hash
-sub parse_loop
-{
-	my ($line) = @_;
-	my %r = (line => $line);
-	($r{ok}, $r{fail}, $r{maxus}) = $line =~ /ok=(\d+) fail=(\d+) maxus=(\d+)/;
-	my ($ports) = $line =~ /ports=(\S*)/;
-	$r{ports} = { map { split /:/ } grep { length } split /,/, ($ports // '') };
-	($r{err}) = $line =~ /err=(.*)$/;
-	return \%r;
-}
+sub driver { return ReplrouteTest::driver(@_); }
+sub parse_loop { return ReplrouteTest::parse_loop(@_); }
 
 sub reads
 {
@@ -271,12 +253,7 @@ is($primary->safe_psql('postgres', 'SELECT count(*) FROM regress_replroute_t WHE
 #
 # Every handle finished without leaks or sanitizer reports
 #
-for my $drv (@drivers)
-{
-	is($drv->finish, 0, 'driver exits cleanly (no leak after RRfinish)');
-	unlike($drv->stderr, qr/AddressSanitizer|LeakSanitizer|runtime error/,
-		'no sanitizer report');
-}
+ReplrouteTest::finish_drivers();
 $hole->close;
 
 done_testing();

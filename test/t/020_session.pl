@@ -16,14 +16,7 @@ my ($primary, $s1, $s2) = ReplrouteTest::make_cluster(
 	standby_conf => "recovery_min_apply_delay = 20ms\n");
 my ($pp, $p1, $p2) = map { $_->port } ($primary, $s1, $s2);
 my $ci = ReplrouteTest::conninfo($primary, $s1, $s2);
-my @drivers;
-
-sub driver
-{
-	my $d = ReplrouteTest::driver(@_);
-	push @drivers, $d;
-	return $d;
-}
+sub driver { return ReplrouteTest::driver(@_); }
 
 sub parse_cycles
 {
@@ -135,10 +128,6 @@ is($da->cmd('recordwrite'), 'ok', 'RRrecordWrite records the primary position');
 like($da->cmd('read SELECT count(*) FROM regress_replroute_x WHERE v = 2000'), qr/^ok \d+ 1$/,
 	'and the next session read sees that write');
 
-for my $drv (@drivers)
-{
-	is($drv->finish, 0, 'driver exits cleanly (no leak after RRfinish)');
-	unlike($drv->stderr, qr/AddressSanitizer|LeakSanitizer|runtime error/, 'no sanitizer report');
-}
+ReplrouteTest::finish_drivers();
 
 done_testing();

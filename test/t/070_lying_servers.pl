@@ -249,16 +249,7 @@ sub list_conninfo
 }
 my $ci = list_conninfo(@order);
 
-# "loop ok=.. fail=.. maxus=.. ports=P:C,... err=..." as a hash
-sub parse_loop
-{
-	my ($line) = @_;
-	my %r = (line => $line);
-	($r{ok}, $r{fail}, $r{maxus}) = $line =~ /ok=(\d+) fail=(\d+) maxus=(\d+)/;
-	my ($ports) = $line =~ /ports=(\S*)/;
-	$r{ports} = { map { split /:/ } grep { length } split /,/, ($ports // '') };
-	return \%r;
-}
+sub parse_loop { return ReplrouteTest::parse_loop(@_); }
 
 # status lines keyed by port: { state, role, routable, error, line }
 sub status_of

@@ -41,8 +41,8 @@ my $t_start = time;
 sub reads_on
 {
 	my ($d, $n) = @_;
-	my ($ports) = $d->cmd("readloop $n 1000 SELECT inet_server_port()") =~ /ports=(\S*)/;
-	return { map { split /:/ } grep { length } split /,/, ($ports // '') };
+	return ReplrouteTest::parse_loop(
+		$d->cmd("readloop $n 1000 SELECT inet_server_port()"))->{ports};
 }
 
 sub random_pauses
@@ -151,10 +151,6 @@ is(scalar(@failed), $wfail, 'every refused write was reported');
 note(scalar(grep { $present{$_} } @failed) . ' refused writes were committed anyway');
 ok(!$present{0}, 'nothing written that was not sent');
 
-for my $d ($app, $probe)
-{
-	is($d->finish, 0, 'handle finished cleanly (no leak)');
-	unlike($d->stderr, qr/AddressSanitizer|LeakSanitizer|runtime error/, 'no sanitizer report');
-}
+ReplrouteTest::finish_drivers();
 
 done_testing();

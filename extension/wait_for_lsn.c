@@ -38,7 +38,11 @@
 #include "utils/pg_lsn.h"
 #include "utils/snapmgr.h"
 #include "utils/timestamp.h"
+#if PG_VERSION_NUM >= 140000
 #include "utils/wait_event.h"
+#else
+#include "pgstat.h"			/* PG_WAIT_EXTENSION before 14 */
+#endif
 
 #include "replroute_ext.h"
 

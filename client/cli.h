@@ -128,6 +128,7 @@ extern bool cli_finish_stdout(void);
 /* cli_output.c: node facts as text */
 extern const char *cli_node_host(const RRcluster *rr, int node);
 extern const char *cli_node_port(const RRcluster *rr, int node);
+extern const char *cli_node_condition(const RRcluster *rr, int node);
 extern const char *cli_state_name(const RRcluster *rr, int node);
 extern const char *cli_role_name(RRrole role);
 extern void cli_format_bytes(int64_t bytes, char *buf, size_t len);

@@ -258,15 +258,13 @@ cli_node_port(const RRcluster *rr, int node)
 }
 
 /*
- * cli_state_name
- *		"up", "down", "excluded" or "connecting".
- *
- * libreplroute 1.0.0's RRnodeStatus reports RR_NODE_UP for a node that was
- * down and is being reconnected, although it has no health answer yet;
- * such a node has no WAL position, and is shown as connecting.
+ * cli_node_condition
+ *		What the router makes of the node: "up", "down", "excluded" (it
+ *		answered, but is not used: see RRnodeError) or "connecting" (no
+ *		health answer yet).
  */
 const char *
-cli_state_name(const RRcluster *rr, int node)
+cli_node_condition(const RRcluster *rr, int node)
 {
 	switch (RRnodeStatus(rr, node))
 	{
@@ -280,6 +278,20 @@ cli_state_name(const RRcluster *rr, int node)
 			return "connecting";
 	}
 	return "down";
+}
+
+/*
+ * cli_state_name
+ *		The "state" of the status table and JSON, as the interface contract
+ *		defines it: "up" for a node that answered the health query (even if
+ *		excluded), "down" otherwise.  cli_node_condition says more.
+ */
+const char *
+cli_state_name(const RRcluster *rr, int node)
+{
+	const char *c = cli_node_condition(rr, node);
+
+	return (strcmp(c, "up") == 0 || strcmp(c, "excluded") == 0) ? "up" : "down";
 }
 
 /* "primary", "standby", "promoting", or NULL when unknown. */

@@ -67,6 +67,7 @@ static void
 add_node_row(cli_table *t, const RRcluster *rr, int i)
 {
 	const char *state = cli_state_name(rr, i);
+	const char *condition = cli_node_condition(rr, i);
 	const char *role = cli_role_name(RRnodeRole(rr, i));
 	const char *lsn = RRnodeWalLsn(rr, i);
 	const char *lag_colour = is_lagging(rr, i) ? CLI_YELLOW : NULL;
@@ -77,12 +78,12 @@ add_node_row(cli_table *t, const RRcluster *rr, int i)
 	bool		routable = RRnodeRoutable(rr, i) == 1;
 	char		buf[64];
 
-	if (strcmp(state, "up") == 0)
+	if (strcmp(condition, "up") == 0)
 		state_colour = CLI_GREEN;
-	else if (strcmp(state, "connecting") == 0)
-		state_colour = CLI_YELLOW;
-	else
+	else if (strcmp(condition, "down") == 0)
 		state_colour = CLI_RED;
+	else
+		state_colour = CLI_YELLOW;	/* excluded or connecting */
 
 	cli_table_cell(t, NULL, cli_node_host(rr, i));
 	cli_table_cell(t, NULL, cli_node_port(rr, i));
@@ -120,7 +121,7 @@ print_notes(const RRcluster *rr)
 
 	for (i = 0; i < n; i++)
 	{
-		const char *state = cli_state_name(rr, i);
+		const char *state = cli_node_condition(rr, i);
 		char	   *why;
 
 		if (strcmp(state, "up") == 0 && RRnodeRoutable(rr, i))
@@ -254,6 +255,8 @@ print_json(const RRcluster *rr, const cli_slots *slots)
 		json_port(RRnodePort(rr, i));
 		fputs(",\"state\":", stdout);
 		cli_json_string(stdout, state);
+		fputs(",\"condition\":", stdout);
+		cli_json_string(stdout, cli_node_condition(rr, i));
 		fputs(",\"role\":", stdout);
 		cli_json_string(stdout, cli_role_name(RRnodeRole(rr, i)));
 		if (tli >= 0)

@@ -308,7 +308,10 @@ is($rc, 2, 'check: a node of another cluster is CRITICAL (2)');
 like($out, qr/^REPLROUTE CRITICAL - node 127\.0\.0\.1:${\ $foreign->port} belongs to another cluster/,
 	'check: names the foreign node');
 ($rc, $out, $err) = cli('status', conninfo($primary, $s1, $s2, $foreign));
-like($out, qr/^127\.0\.0\.1\s+${\ $foreign->port}\s+excluded\s/m, 'status: foreign node excluded');
+like($out, qr/^127\.0\.0\.1\s+${\ $foreign->port}\s+up\s.*\sno$/m,
+	'status: foreign node up (it answers) but not routable');
+like($out, qr/^  127\.0\.0\.1:${\ $foreign->port} excluded: system identifier \d+ differs/m,
+	'status: the notes say it is excluded, and why');
 like($out, qr/system identifier/, 'status: note says why');
 
 ($rc, $out, $err) = cli('check', conninfo($primary, $s1, $s2, $bare));

@@ -166,6 +166,18 @@ extern PGresult *RRexecParams(RRcluster *rr, RRintent intent, const char *sql,
 							  int nParams, const char *const *paramValues);
 
 /*
+ * RRcancel
+ *		Ask the server running this handle's statement (if one is running
+ *		inside RRexec/RRexecParams right now) to cancel it, as PQcancel does;
+ *		returns 1 if a request was sent, 0 if no statement was running, -1
+ *		with a message in errbuf on failure.  Safe to call from a signal
+ *		handler (it only reads state and calls PQcancel).  Like PQcancel it
+ *		may block on a server that stopped answering: a program that must
+ *		exit promptly calls it in a child process (fork) with a timer.
+ */
+extern int	RRcancel(RRcluster *rr, char *errbuf, int errbufsize);
+
+/*
  * Session tokens (read-your-writes).  RRsessionToken returns the primary's
  * WAL insert position after this handle's last write as text ("16/B374D848"),
  * or "" if none.  RRsetSessionToken adopts a token carried from elsewhere
@@ -222,6 +234,67 @@ extern int64_t RRnodeReads(const RRcluster *rr, int node);	/* reads routed there
 extern int64_t RRnodeWrites(const RRcluster *rr, int node);	/* writes routed there */
 extern int	RRprimaryNode(const RRcluster *rr);	/* current primary, or -1 */
 extern int	RRlastNode(const RRcluster *rr);	/* node of the last routed call, or -1 */
+
+/*
+ * Per-node counters, since RRconnect: reads and writes sent there, reads
+ * retried away from it, reads that fell back to it as the primary (no
+ * standby fit, or a session read no standby caught up with), session-
+ * consistency waits on it and how many of those saw the token in time.
+ * -1 for no such node.
+ */
+extern int64_t RRnodeRetries(const RRcluster *rr, int node);
+extern int64_t RRnodeFallbacks(const RRcluster *rr, int node);
+extern int64_t RRnodeCausalWaits(const RRcluster *rr, int node);
+extern int64_t RRnodeCausalWaitsOk(const RRcluster *rr, int node);
+
+/*
+ * RRchooseNode
+ *		The routing decision alone: the node a statement of this intent
+ *		would go to now, without connecting to it or running anything (the
+ *		facts are brought up to date first, as a call would).  token is a
+ *		session token the read must see (NULL: the handle's own, with
+ *		consistency=session; "" for none); *needs_wait (may be NULL) is set
+ *		to 1 when no standby is known to have replayed it, so a
+ *		"CALL replroute.wait_for_lsn(token, causal_wait)" on that node is
+ *		needed first (falling back to the primary if it does not succeed).
+ *		Returns the node number, or -1 with RRerrorMessage set (no node can
+ *		serve, a malformed token).  An open transaction block is not
+ *		consulted: it belongs to RRexec.
+ */
+extern int	RRchooseNode(RRcluster *rr, RRintent intent, const char *token,
+						 int *needs_wait);
+
+/*
+ * Events, in the style of libpq's notice processor: a function called from
+ * inside library calls when the handle's view of a node changes.  The
+ * RRevent and its strings are valid only during the call; the handler must
+ * not call the library on the same handle.  RRsetEventHandler returns the
+ * previous handler (NULL: none).
+ */
+typedef enum
+{
+	RR_EVENT_NODE_UP,			/* answered its health query (first time, or after down) */
+	RR_EVENT_NODE_DOWN,			/* could not connect, or no answer for node_timeout */
+	RR_EVENT_NODE_EXCLUDED,		/* up, but not fit for reads: see reason */
+	RR_EVENT_NODE_READMITTED,	/* fit for reads again */
+	RR_EVENT_PRIMARY_CHANGED,	/* writes go to another node, or to none (node -1) */
+	RR_EVENT_TIMELINE_CHANGED	/* the cluster's newest timeline went up */
+} RReventType;
+
+typedef struct RRevent
+{
+	RReventType type;
+	int			node;			/* -1 where no node applies */
+	RRreason	reason;			/* the node's reason after the change */
+	const char *message;		/* as RRnodeError, "" if none */
+	int			timeline;		/* the cluster's newest timeline */
+} RRevent;
+
+typedef void (*RReventHandler) (void *arg, const RRevent *event);
+
+extern RReventHandler RRsetEventHandler(RRcluster *rr, RReventHandler handler,
+										void *arg);
+extern const char *RReventName(RReventType type);	/* "node_up"...; "unknown" */
 
 /* Library version, REPLROUTE_VERSION_NUM of the library actually loaded. */
 extern int	RRlibVersion(void);

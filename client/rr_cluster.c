@@ -104,6 +104,8 @@ RRconnect(const char *conninfo, const char *options)
 	rr->last_primary = -1;
 	rr->last_node = -1;
 	rr->txn_node = -1;
+	rr->running = -1;
+	rr->seen_primary = -1;
 	rr->mem.history_node = -1;
 	rr->rng = (uint64_t) rr_now_us() ^ ((uint64_t) (uintptr_t) rr << 16) ^
 		(uint64_t) getpid();
@@ -476,4 +478,62 @@ int
 RRlastNode(const RRcluster *rr)
 {
 	return rr ? rr->last_node : -1;
+}
+
+int64_t
+RRnodeRetries(const RRcluster *rr, int node)
+{
+	const rr_node *n = get_node(rr, node);
+
+	return n ? n->retries : -1;
+}
+
+int64_t
+RRnodeFallbacks(const RRcluster *rr, int node)
+{
+	const rr_node *n = get_node(rr, node);
+
+	return n ? n->fallbacks : -1;
+}
+
+int64_t
+RRnodeCausalWaits(const RRcluster *rr, int node)
+{
+	const rr_node *n = get_node(rr, node);
+
+	return n ? n->waits : -1;
+}
+
+int64_t
+RRnodeCausalWaitsOk(const RRcluster *rr, int node)
+{
+	const rr_node *n = get_node(rr, node);
+
+	return n ? n->waits_ok : -1;
+}
+
+RReventHandler
+RRsetEventHandler(RRcluster *rr, RReventHandler handler, void *arg)
+{
+	RReventHandler old;
+
+	if (rr == NULL)
+		return NULL;
+	old = rr->event_handler;
+	rr->event_handler = handler;
+	rr->event_arg = arg;
+	return old;
+}
+
+const char *
+RReventName(RReventType type)
+{
+	static const char *const names[] = {
+		"node_up", "node_down", "node_excluded", "node_readmitted",
+		"primary_changed", "timeline_changed"
+	};
+
+	if ((int) type < 0 || (size_t) type >= sizeof(names) / sizeof(names[0]))
+		return "unknown";
+	return names[type];
 }

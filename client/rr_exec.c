@@ -46,6 +46,8 @@ rr_node_conn_close(rr_node *node)
 		PQfinish(node->conn);
 	}
 	node->conn = NULL;
+	PQfreeCancel(node->cancel);
+	node->cancel = NULL;
 }
 
 /*
@@ -145,6 +147,7 @@ rr_node_conn(RRcluster *rr, rr_node *node)
 		return node->conn;
 	rr_node_conn_close(node);
 	node->conn = connect_node(rr, node, err, sizeof(err));
+	node->cancel = node->conn ? PQgetCancel(node->conn) : NULL;
 	if (node->conn == NULL)
 	{
 		rr_set_error(rr, "could not connect to %s:%s: %s",
@@ -285,6 +288,7 @@ rr_run(RRcluster *rr, rr_node *node, const rr_query *q, int nq,
 
 	node->conn_busy = true;
 	node->conn_abandon = false;
+	rr->running = node->index;
 	for (;;)
 	{
 		int			flush = PQflush(conn);
@@ -334,6 +338,7 @@ rr_run(RRcluster *rr, rr_node *node, const rr_query *q, int nq,
 			break;
 		}
 	}
+	rr->running = -1;
 	node->conn_busy = false;
 
 	if (status == RR_RUN_DONE)
@@ -585,13 +590,20 @@ read_on(RRcluster *rr, rr_node *node, bool needs_wait, const char *sql,
 	*served = node;
 	rr->last_node = node->index;
 	node->reads++;
+	if (node->index == rr->decision.primary)
+		node->fallbacks++;
 	if (!needs_wait)
 		return run_one(rr, node, sql, nParams, paramValues, st, err, errlen);
 
+	node->waits++;
 	res = rr_session_read(rr, node, sql, nParams, paramValues, &caught_up,
 						  st, err, errlen);
 	if (*st != RR_RUN_DONE || caught_up)
+	{
+		if (caught_up)
+			node->waits_ok++;
 		return res;
+	}
 	/* nobody caught up in time: the primary has the write */
 	PQclear(res);
 	node->reads--;
@@ -603,6 +615,7 @@ read_on(RRcluster *rr, rr_node *node, bool needs_wait, const char *sql,
 	*served = node;
 	rr->last_node = node->index;
 	node->reads++;
+	node->fallbacks++;
 	return run_one(rr, node, sql, nParams, paramValues, st, err, errlen);
 }
 
@@ -680,6 +693,7 @@ exec_read(RRcluster *rr, const char *sql, int nParams,
 		if (txn == NULL && attempt == 0)
 		{
 			PQclear(res);
+			served->retries++;
 			avoid = served;
 			continue;
 		}
@@ -797,4 +811,53 @@ RRwriteConn(RRcluster *rr)
 	rr->last_node = node->index;
 	node->writes++;
 	return node->conn;
+}
+
+int
+RRchooseNode(RRcluster *rr, RRintent intent, const char *token, int *needs_wait)
+{
+	uint64_t	min_lsn = RR_INVALID_LSN;
+	bool		wait = false;
+	rr_node    *node;
+
+	if (needs_wait)
+		*needs_wait = 0;
+	if (rr == NULL || !check_args(rr, "", 0, NULL))
+		return -1;
+	if (intent != RR_READ && intent != RR_WRITE)
+	{
+		rr_set_error(rr, "invalid intent %d (expected RR_READ or RR_WRITE)", (int) intent);
+		return -1;
+	}
+	if (token == NULL)
+		min_lsn = rr->opts.consistency == RR_CONSISTENCY_SESSION ?
+			rr->session_lsn : RR_INVALID_LSN;
+	else if (*token != '\0' && rr_parse_lsn(token, &min_lsn) < 0)
+	{
+		rr_set_error(rr, "invalid session token \"%.64s\": expected a WAL position such as \"16/B374D848\"",
+					 token);
+		return -1;
+	}
+	rr_prepare(rr, intent);
+	node = intent == RR_READ ? rr_route_read(rr, NULL, min_lsn, &wait) :
+		rr_route_write(rr);
+	if (node == NULL)
+		return -1;
+	if (needs_wait)
+		*needs_wait = wait ? 1 : 0;
+	return node->index;
+}
+
+int
+RRcancel(RRcluster *rr, char *errbuf, int errbufsize)
+{
+	int			i;
+	PGcancel   *cancel;
+
+	if (rr == NULL)
+		return 0;
+	i = rr->running;
+	if (i < 0 || i >= rr->nnodes || (cancel = rr->nodes[i].cancel) == NULL)
+		return 0;
+	return PQcancel(cancel, errbuf, errbufsize) ? 1 : -1;
 }

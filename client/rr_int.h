@@ -22,6 +22,7 @@
 #define RR_INT_H
 
 #include <poll.h>
+#include <signal.h>
 #include <stdarg.h>
 #include <stdbool.h>
 #include <stddef.h>
@@ -271,10 +272,17 @@ typedef struct rr_node
 
 	/* statements (rr_exec.c) */
 	PGconn	   *conn;			/* opened on first use */
+	PGcancel   *cancel;			/* for RRcancel, while conn is open */
 	bool		conn_busy;		/* a statement is running on conn */
 	bool		conn_abandon;	/* the node went down under that statement */
 	int64_t		reads;
 	int64_t		writes;
+	int64_t		retries;		/* reads retried away from this node */
+	int64_t		fallbacks;		/* reads that fell back to it as primary */
+	int64_t		waits;			/* session waits sent here */
+	int64_t		waits_ok;		/* ... that saw the token */
+	bool		was_up;			/* events: the last view showed it up */
+	bool		was_fit;		/* events: ... fit for reads */
 	char		lsn_text[32];	/* for RRnodeWalLsn */
 	char		shown_host[256];	/* libpq's default host, once known */
 } rr_node;
@@ -297,12 +305,17 @@ struct RRcluster
 	rr_memory	mem;
 	rr_decision decision;
 	int			last_primary;	/* the node last seen as primary, -1 none */
+	int			seen_primary;	/* events: the primary of the last view */
+	int			seen_timeline;	/* events: the newest timeline of the last view */
+	RReventHandler event_handler;
+	void	   *event_arg;
 
 	/* routing */
 	uint64_t	rr_counter;
 	uint64_t	rng;
 	int			last_node;
 	int			txn_node;		/* node holding our open transaction, -1 none */
+	volatile sig_atomic_t running;	/* node of the statement in flight, -1 none */
 
 	/* scratch space for poll(), one slot per node plus one */
 	struct pollfd *pfds;

@@ -26,9 +26,71 @@
 
 #define RR_GRACE_MIN_US		(250 * 1000)
 
+/* Tell the event handler, if any. */
+static void
+emit(RRcluster *rr, RReventType type, int node)
+{
+	RRevent		ev;
+
+	if (rr->event_handler == NULL)
+		return;
+	ev.type = type;
+	ev.node = node;
+	ev.reason = node >= 0 ? rr->verdicts[node].reason : RR_REASON_OK;
+	ev.message = node >= 0 ? RRnodeError(rr, node) : "";
+	ev.timeline = rr->mem.max_timeline;
+	rr->event_handler(rr->event_arg, &ev);
+}
+
+/*
+ * report_changes
+ *		Compare the new view with the last one and emit the events.
+ */
+static void
+report_changes(RRcluster *rr)
+{
+	int			i;
+
+	for (i = 0; i < rr->nnodes; i++)
+	{
+		rr_node    *node = &rr->nodes[i];
+		bool		up = node->fact->link != RR_LINK_DOWN && node->fact->answered;
+		bool		fit = node->verdict->routable;
+
+		if (up && !node->was_up)
+			emit(rr, RR_EVENT_NODE_UP, i);
+		else if (!up && node->was_up && node->fact->link == RR_LINK_DOWN)
+			emit(rr, RR_EVENT_NODE_DOWN, i);
+		if (up && i != rr->decision.primary)
+		{
+			if (!fit && (node->was_fit || !node->was_up))
+				emit(rr, RR_EVENT_NODE_EXCLUDED, i);
+			else if (fit && !node->was_fit && node->was_up)
+				emit(rr, RR_EVENT_NODE_READMITTED, i);
+		}
+		if (up || node->fact->link == RR_LINK_DOWN)
+		{
+			node->was_up = up;
+			node->was_fit = up && fit;
+		}
+	}
+	if (rr->decision.primary != rr->seen_primary)
+	{
+		rr->seen_primary = rr->decision.primary;
+		emit(rr, RR_EVENT_PRIMARY_CHANGED, rr->decision.primary);
+	}
+	if (rr->mem.max_timeline != rr->seen_timeline)
+	{
+		if (rr->seen_timeline > 0)
+			emit(rr, RR_EVENT_TIMELINE_CHANGED, -1);
+		rr->seen_timeline = rr->mem.max_timeline;
+	}
+}
+
 /*
  * rr_update_view
- *		Decide again on the facts as of now; remember the primary.
+ *		Decide again on the facts as of now; remember the primary; tell the
+ *		event handler what changed.
  */
 void
 rr_update_view(RRcluster *rr)
@@ -40,6 +102,7 @@ rr_update_view(RRcluster *rr)
 			  rr->verdicts, &rr->decision);
 	if (rr->decision.primary >= 0)
 		rr->last_primary = rr->decision.primary;
+	report_changes(rr);
 }
 
 /* Some standby is fit for reads. */

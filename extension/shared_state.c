@@ -70,6 +70,15 @@ init_state(void *ptr)
 	memset(&s->d, 0, sizeof(s->d));
 }
 
+#if PG_VERSION_NUM >= 190000
+/* PostgreSQL 19's DSM registry passes an argument to the callback */
+static void
+init_state_arg(void *ptr, void *arg)
+{
+	init_state(ptr);
+}
+#endif
+
 /*
  * shmem_request
  *		shmem_request_hook: reserve room for the struct (preloaded only).
@@ -136,8 +145,13 @@ attach(void)
 #if PG_VERSION_NUM >= 170000
 	if (!rr_preloaded)
 	{
+#if PG_VERSION_NUM >= 190000
+		rr_shared = GetNamedDSMSegment(RR_SHARED_NAME, sizeof(RRSharedState),
+									   init_state_arg, &found, NULL);
+#else
 		rr_shared = GetNamedDSMSegment(RR_SHARED_NAME, sizeof(RRSharedState),
 									   init_state, &found);
+#endif
 		return rr_shared;
 	}
 #endif

@@ -29,6 +29,8 @@
  *								 (LAGi: RRnodeLagSeconds after the call, T_CLIENT
  *								 the client's wall clock then, in microseconds)
  *								 or "f T_CLIENT MSG"; "stop" on stdin ends it
+ *	manyparams N			  -> as "write", for "SELECT $1" sent with N parameters
+ *								 (libpq refuses more than 65535 locally)
  *	readconn / writeconn	  -> conn PORT | null MSG
  *	status					  -> node lines, then "end"
  *	refresh					  -> refresh 0|-1
@@ -507,6 +509,29 @@ main(int argc, char **argv)
 				mixloop(rr, n, delay, every, table, file);
 			else
 				printf("usage: mixloop SECS DELAY_US WRITE_EVERY TABLE FILE\n");
+		}
+		else if (strcmp(line, "manyparams") == 0 && sscanf(arg, "%ld", &n) == 1 && n > 0)
+		{
+			const char **params = calloc((size_t) n, sizeof(char *));
+			PGresult   *res;
+			long		i;
+
+			for (i = 0; params && i < n; i++)
+				params[i] = "1";
+			res = params ? RRexecParams(rr, RR_WRITE, "SELECT $1", (int) n, params) : NULL;
+			if (res == NULL)
+			{
+				printf("null ");
+				print_oneline(RRerrorMessage(rr));
+			}
+			else
+			{
+				printf("result %s ", PQresStatus(PQresultStatus(res)));
+				print_oneline(PQresultErrorMessage(res));
+			}
+			printf("\n");
+			PQclear(res);
+			free(params);
 		}
 		else if (strcmp(line, "freshloop") == 0)
 		{

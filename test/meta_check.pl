@@ -5,8 +5,9 @@
 # meta_check.pl: validates META.json against the PGXN Meta Spec 1.0
 # (https://pgxn.org/spec/; the rules of its JSON schemas, written out here:
 # Debian has no PGXN validator), then checks that it agrees with the rest of
-# the tree (versions, licence, files, supported PostgreSQL majors).  TAP
-# output; run from the top of the tree: perl test/meta_check.pl
+# the tree (versions, the man page's too, licence, files, supported
+# PostgreSQL majors).  TAP output; run from the top of the tree:
+# perl test/meta_check.pl
 
 use strict;
 use warnings;
@@ -172,6 +173,8 @@ my ($mk_version) = slurp('client/Makefile') =~ /^VERSION = (\S+)/m;
 is($meta->{version}, $mk_version, "version is the library's (client/Makefile: $mk_version)");
 my ($deb_version) = slurp('debian/changelog') =~ /^replroute \(([^)-]+)/;
 is($meta->{version}, $deb_version, "and the Debian package's upstream version ($deb_version)");
+my ($man_version) = slurp('client/replroute.1') =~ /^\.TH REPLROUTE 1 "[^"]*" "replroute ([^"]+)"/m;
+is($meta->{version}, $man_version, "and the man page's (client/replroute.1: " . ($man_version // 'none') . ')');
 my ($ctl_version) = slurp('replroute.control') =~ /^default_version\s*=\s*'([^']+)'/m;
 my $ext = is_object($p) && is_object($p->{replroute}) ? $p->{replroute} : {};
 like($ext->{version} // '', qr/^\Q$ctl_version\E(\.0)*$/,

@@ -221,6 +221,10 @@ sub driver
 	my $self = bless { in => '', out => '', err => '' }, 'ReplrouteTest::Driver';
 	push @all_drivers, $self;
 	my $bin = ($ENV{TESTDIR} // '.') . '/test/rr_test';
+	# the framework names every connection after the test (PGAPPNAME); the
+	# driver's should carry the library's own name, as an application's do
+	local $ENV{PGAPPNAME};
+	delete $ENV{PGAPPNAME};
 	$self->{timer} = IPC::Run::timeout($PostgreSQL::Test::Utils::timeout_default);
 	$self->{h} = IPC::Run::start([ $bin, $conninfo, $options // '' ],
 		'<', \$self->{in}, '>', \$self->{out}, '2>', \$self->{err},

@@ -270,6 +270,8 @@ sub parse_loop
 	($r{ok}, $r{fail}, $r{maxus}) = $line =~ /ok=(\d+) fail=(\d+) maxus=(\d+)/;
 	my ($ports) = $line =~ /ports=(\S*)/;
 	$r{ports} = { map { split /:/ } grep { length } split /,/, ($ports // '') };
+	my ($med) = $line =~ /medus=(\S*)/;
+	$r{medus} = { map { split /:/ } grep { length } split /,/, ($med // '') };
 	($r{err}) = $line =~ /err=(.*)$/;
 	return \%r;
 }

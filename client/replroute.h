@@ -85,7 +85,8 @@ typedef enum
 	RR_REASON_NOT_STREAMING,	/* over the limit, with its WAL receiver not streaming */
 	RR_REASON_REPLAY_PAUSED,	/* over the limit, with replay paused */
 	RR_REASON_BEHIND_TOKEN,		/* fit, but not known to have replayed the session token */
-	RR_REASON_PRIMARY_LOST		/* primary unreachable: serving what it last had (primary_lost=serve) */
+	RR_REASON_PRIMARY_LOST,		/* primary unreachable: serving what it last had (primary_lost=serve) */
+	RR_REASON_HEALTH_QUERY_FAILED	/* reachable, but its health query raised an error */
 } RRreason;
 
 /* A node's role, from replroute.node_status(). */

@@ -275,7 +275,7 @@ RRreasonName(RRreason reason)
 		"ok", "down", "connecting", "foreign_cluster", "extension_missing",
 		"extension_version", "old_primary", "competing_primary",
 		"lag_over_limit", "lag_unknown", "not_streaming", "replay_paused",
-		"behind_token", "primary_lost"
+		"behind_token", "primary_lost", "health_query_failed"
 	};
 
 	if ((int) reason < 0 || (size_t) reason >= sizeof(names) / sizeof(names[0]))
@@ -327,6 +327,7 @@ RRnodeStatus(const RRcluster *rr, int node)
 		case RR_REASON_FOREIGN_CLUSTER:
 		case RR_REASON_EXTENSION_MISSING:
 		case RR_REASON_EXTENSION_VERSION:
+		case RR_REASON_HEALTH_QUERY_FAILED:
 		case RR_REASON_OLD_PRIMARY:
 		case RR_REASON_COMPETING_PRIMARY:
 			return RR_NODE_EXCLUDED;
@@ -335,8 +336,6 @@ RRnodeStatus(const RRcluster *rr, int node)
 	}
 	if (n->fact->answered)
 		return RR_NODE_UP;
-	if (n->fact->failure == RR_REASON_DOWN)
-		return RR_NODE_DOWN;
 	return RR_NODE_CONNECTING;	/* (re)connecting, no answer yet */
 }
 
@@ -407,6 +406,7 @@ RRnodeError(const RRcluster *rr, int node)
 		case RR_REASON_CONNECTING:
 		case RR_REASON_EXTENSION_MISSING:
 		case RR_REASON_EXTENSION_VERSION:
+		case RR_REASON_HEALTH_QUERY_FAILED:
 			return n->error;
 		default:
 			return n->verdict->why;

@@ -371,7 +371,7 @@ absorb_result(RRcluster *rr, rr_node *node, PGresult *res, int64_t now)
 			{
 				rr_format(node->error, sizeof(node->error),
 						  "health query failed: %s", msg);
-				answer_unusable(node, RR_REASON_DOWN);
+				answer_unusable(node, RR_REASON_HEALTH_QUERY_FAILED);
 			}
 			return;
 

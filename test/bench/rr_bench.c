@@ -44,8 +44,9 @@
 
 /* the columns libreplroute's health probe asks for (client/rr_health.c) */
 #define HEALTH_QUERY \
-	"SELECT role, system_identifier, timeline, wal_lsn, lag_bytes, " \
-	"lag_seconds, streaming, replay_paused FROM replroute.node_status()"
+	"SELECT role, system_identifier, timeline, wal_lsn, receive_lsn, " \
+	"upstream_lsn, lag_bytes, lag_seconds, streaming, replay_paused " \
+	"FROM replroute.node_status()"
 
 /* ---- small helpers ---- */
 

@@ -210,6 +210,113 @@ sub replay
 
 =pod
 
+=item scenarios($env, %opts)
+
+The scenarios, as [name, %args] for run_scenario: idle, steady,
+apply_delay, paused, conflict, cutoff, burst, bigtxn, primary_stopped.
+$env needs primary, standbys (the subject first), conninfo.  Options:
+scale (multiplies every window and event time, default 1),
+apply_delay_secs (that window, default 6 * scale).  Hooks run as the
+scenario needs: settings on the subject, the conflicting query, stopping
+and starting the primary (primary_stopped adds a "refuse" driver with
+primary_lost=refuse, removed afterwards by the caller).
+
+=cut
+
+sub set_conf
+{
+	my ($node, $setting) = @_;
+	$node->safe_psql('postgres', "ALTER SYSTEM SET $setting");
+	$node->safe_psql('postgres', 'SELECT pg_reload_conf()');
+	return;
+}
+
+sub reset_conf
+{
+	my ($node, $name) = @_;
+	$node->safe_psql('postgres', "ALTER SYSTEM RESET $name");
+	$node->safe_psql('postgres', 'SELECT pg_reload_conf()');
+	return;
+}
+
+sub scenarios
+{
+	my ($env, %opts) = @_;
+	my $k = $opts{scale} // 1;
+	my ($primary, $s1, @others) = ($env->{primary}, @{ $env->{standbys} });
+	my $settle = sub { $primary->wait_for_catchup($_) for ($s1, @others); };
+	my $conflict_psql;
+
+	return (
+		[ 'idle', secs => 6 * $k, writes => 0 ],
+		[ 'steady', secs => 6 * $k, writes => 50 ],
+		[ 'apply_delay', secs => $opts{apply_delay_secs} // 6 * $k, writes => 50,
+			before => sub {
+				set_conf($s1, "recovery_min_apply_delay = '500ms'");
+				sleep 2;
+			},
+			after => sub { reset_conf($s1, 'recovery_min_apply_delay'); } ],
+		[ 'paused', secs => 7 * $k, writes => 50,
+			events => [
+				[ 2 * $k, sub { $s1->safe_psql('postgres', 'SELECT pg_wal_replay_pause()'); } ],
+				[ 5 * $k, sub { ReplrouteTest::resume_replay($s1); } ] ] ],
+		[ 'conflict', secs => 8 * $k, writes => 50,
+			before => sub {
+				set_conf($s1, "max_standby_streaming_delay = '" . int(3 * $k) . "s'");
+				$primary->safe_psql('postgres',
+					'CREATE TABLE IF NOT EXISTS regress_replroute_conflict (v int); '
+					  . 'INSERT INTO regress_replroute_conflict SELECT generate_series(1, 1000)');
+				$settle->();
+			},
+			events => [
+				[ 1.5 * $k, sub {
+					$conflict_psql = $s1->background_psql('postgres', on_error_stop => 0);
+					$conflict_psql->query('BEGIN ISOLATION LEVEL REPEATABLE READ');
+					$conflict_psql->query('SELECT count(*) FROM regress_replroute_conflict');
+				} ],
+				[ 2 * $k, sub {
+					$primary->safe_psql('postgres',
+						'DELETE FROM regress_replroute_conflict; VACUUM regress_replroute_conflict');
+				} ] ],
+			after => sub {
+				# recovery may have ended the session already
+				eval { $conflict_psql->quit } if $conflict_psql;
+				reset_conf($s1, 'max_standby_streaming_delay');
+			} ],
+		[ 'cutoff', secs => 8 * $k, writes => 50,
+			events => [
+				[ 2 * $k, sub { set_conf($s1, "primary_conninfo = 'host=127.0.0.1 port=1'"); } ],
+				[ 6 * $k, sub { reset_conf($s1, 'primary_conninfo'); } ] ],
+			after => $settle ],
+		[ 'burst', secs => 8 * $k, writes => 0, delivery => 1,
+			events => [
+				[ 2 * $k, sub {
+					PostgreSQL::Test::Utils::command_ok(
+						[ 'pgbench', '-i', '-s', '5', '-q', '-h', $primary->host,
+						  '-p', $primary->port, 'postgres' ], 'burst: pgbench -i -s 5');
+				} ] ] ],
+		[ 'bigtxn', secs => 8 * $k, writes => 0, delivery => 1,
+			events => [
+				[ 3 * $k, sub {
+					$primary->safe_psql('postgres',
+						'INSERT INTO regress_replroute_fresh (t, pad) '
+						  . "SELECT clock_timestamp(), repeat('y', 100) FROM generate_series(1, 600000)");
+				} ] ] ],
+		[ 'primary_stopped', secs => 7 * $k, writes => 50, stopped => 1,
+			before => sub {
+				$env->{drivers}{refuse} =
+				  [ ReplrouteTest::driver($env->{conninfo}, 'primary_lost=refuse'), 10_000 ];
+			},
+			events => [ [ 2 * $k, sub { $primary->stop('fast'); } ] ],
+			after => sub {
+				$primary->start;
+				$settle->();
+			} ],
+	);
+}
+
+=pod
+
 =item run_scenario(%args)
 
 Runs one scenario with every measurement going at once and returns a
@@ -307,6 +414,7 @@ sub account
 	my ($acc, $fig, $low, $high, $gap) = @_;
 	return unless defined $fig && $fig ne '-' && $fig >= 0;
 	$acc->{n}++;
+	$acc->{top} = $fig if !defined $acc->{top} || $fig > $acc->{top};
 	my $below = $fig - $low;     # negative: the figure is below the truth
 	my $above = $fig - $high;    # positive: above even the highest truth
 	$acc->{min} = $below if !defined $acc->{min} || $below < $acc->{min};

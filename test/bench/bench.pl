@@ -55,6 +55,9 @@ my $rr_bench = $ENV{RR_BENCH} // "$here/rr_bench";
 my $scale = $ENV{BENCH_SCALE} // 1;
 my $lag_bytes = $ENV{BENCH_LAG_BYTES} // 131072;
 my $started = time;
+# BENCH_SECTIONS=9,11 runs only those sections (for a quick look at one)
+my %sections = map { $_ => 1 } split /,/, ($ENV{BENCH_SECTIONS} // '');
+sub section { return !%sections || $sections{ $_[0] }; }
 
 my @figures;     # [name, value] in the order printed
 my %fig;
@@ -353,15 +356,17 @@ sub bench_freshness
 	my %env = (
 		primary => $primary, standbys => [ $s1, $s2 ], subject => $s1, subject_index => 1,
 		tools => $ENV{RR_FRESH_TOOL}, cli => $ENV{RR_CLI}, conninfo => $ci,
-		tmp => PostgreSQL::Test::Utils::tempdir('fresh'),
+		tmp => $ENV{RR_FRESH_DIR} // PostgreSQL::Test::Utils::tempdir('fresh'),
 		drivers => {
 			lib10 => [ ReplrouteTest::driver($ci), 10_000 ],
 			lib500 => [ ReplrouteTest::driver($ci), 500_000 ],
 		});
 	my $k = $scale < 1 ? 1 : 1.5;
+	my %only = map { $_ => 1 } split /,/, ($ENV{RR_FRESH_ONLY} // '');
 	for my $sc (ReplrouteFresh::scenarios(\%env, scale => $k, apply_delay_secs => 15))
 	{
 		my ($name, %a) = @$sc;
+		next if %only && !$only{$name};
 		progress("9. freshness: $name");
 		$a{before}->() if $a{before};
 		my $res = ReplrouteFresh::run_scenario(name => $name, env => \%env, %a);
@@ -628,82 +633,98 @@ my $rc = eval {
 	my $s1_ci = "host=127.0.0.1 port=" . $s1->port . " dbname=postgres";
 
 	# 1
-	bench_health($s1);
+	bench_health($s1) if section(1);
 
 	# 2, 3
-	my $pool_port = $pgpool ? start_pgpool($pgpool, $primary, $s1, $s2) : undef;
+	my $pool_port = ($pgpool && (section(3) || section(4))) ?
+	  start_pgpool($pgpool, $primary, $s1, $s2) : undef;
 	my $pool_ci = $pool_port ? "host=127.0.0.1 port=$pool_port dbname=postgres" : '-';
 	progress('2. routing overhead' . ($pgpool ? ' and 3. Pgpool-II' : '')
 		  . ': SELECT 1 loops, blocks of 400 queries, ' . n(50, 5) . ' rounds');
 	driver('latency', n(50, 5), 400, $s1_ci,
 		"host=127.0.0.1 port=" . $s2->port . " dbname=postgres",
-		$ci3, tcp_ci($primary, $s1), '', $pool_ci);
+		$ci3, tcp_ci($primary, $s1), '', $pool_ci) if section(2) || section(3);
 
 	# 6: two more standbys for the scaling figure, stopped right after
-	progress('6. refresh scaling: adding standby3 and standby4');
-	$primary->backup('bench_base');
-	my @more;
-	for my $i (3, 4)
+	if (section(6))
 	{
-		my $s = PostgreSQL::Test::Cluster->new("standby$i");
-		$s->init_from_backup($primary, 'bench_base', has_streaming => 1);
-		$s->start;
-		push @more, $s;
+		progress('6. refresh scaling: adding standby3 and standby4');
+		$primary->backup('bench_base');
+		my @more;
+		for my $i (3, 4)
+		{
+			my $s = PostgreSQL::Test::Cluster->new("standby$i");
+			$s->init_from_backup($primary, 'bench_base', has_streaming => 1);
+			$s->start;
+			push @more, $s;
+		}
+		$primary->wait_for_catchup($_) for @more;
+		# on loopback, then through a proxy that adds 0.5 ms each way
+		driver('refresh', n(20, 4), 80, 500,
+			map { $_->port } $primary, $s1, $s2, @more);
+		$_->stop for @more;
 	}
-	$primary->wait_for_catchup($_) for @more;
-	# on loopback, then through a proxy that adds 0.5 ms each way
-	driver('refresh', n(20, 4), 80, 500,
-		map { $_->port } $primary, $s1, $s2, @more);
-	$_->stop for @more;
 
 	# 5
-	progress('5. dead node: a host that accepts TCP and never answers, first in the list');
-	driver('deadnode', n(5, 2), 2, '127.0.0.1,127.0.0.1,127.0.0.1',
-		join(',', map { $_->port } $primary, $s1, $s2));
+	if (section(5))
+	{
+		progress('5. dead node: a host that accepts TCP and never answers, first in the list');
+		driver('deadnode', n(5, 2), 2, '127.0.0.1,127.0.0.1,127.0.0.1',
+			join(',', map { $_->port } $primary, $s1, $s2));
+	}
 
 	# 7
-	progress('7. session consistency: write then read, consistency=session vs none');
-	driver('session', n(20, 4), 100, $ci3, 1, 2);
+	if (section(7))
+	{
+		progress('7. session consistency: write then read, consistency=session vs none');
+		driver('session', n(20, 4), 100, $ci3, 1, 2);
+	}
 
 	# 4: with writes running on the primary
-	progress("4. detection: pgbench -R 50 on the primary, ~9 kB of WAL per transaction; "
-		  . "pause/resume replay on standby1; byte threshold $lag_bytes for both routers");
-	my $wdir = PostgreSQL::Test::Utils::tempdir('writes');
-	PostgreSQL::Test::Utils::append_to_file("$wdir/w.sql",
-		"INSERT INTO bench_w (payload) SELECT repeat('x', 1000) FROM generate_series(1, 8);\n");
-	my $lsn0 = $primary->lsn('insert');
-	my $t0 = time;
-	my $writer = IPC::Run::start(
-		[ 'pgbench', '-n', '-c', '1', '-R', '50', '-T', '600', '-f', "$wdir/w.sql",
-		  '-h', '127.0.0.1', '-p', $primary->port, 'postgres' ],
-		'<', \undef, '>', \my $wout, '2>', \my $werr);
-	my $detect_ok = eval {
-		driver('detect', n(5, 2), $s1_ci, $s1->port, $ci3, $pool_ci,
-			'replroute', "max_lag_bytes=${lag_bytes}B",
-			'replroute_defaults', '');
-		1;
-	};
-	my $detect_err = $@;
-	$writer->kill_kill(grace => 1);
-	if ($detect_ok)
+	if (section(4))
 	{
-		my $lsn1 = $primary->lsn('insert');
-		my $bytes = $primary->safe_psql('postgres', "SELECT pg_wal_lsn_diff('$lsn1', '$lsn0')");
-		figure('detect_wal_rate_kb_per_s', sprintf('%.0f', $bytes / 1024 / (time - $t0)));
-		figure('detect_threshold_bytes', $lag_bytes);
+		progress("4. detection: pgbench -R 50 on the primary, ~9 kB of WAL per transaction; "
+			  . "pause/resume replay on standby1; byte threshold $lag_bytes for both routers");
+		my $wdir = PostgreSQL::Test::Utils::tempdir('writes');
+		PostgreSQL::Test::Utils::append_to_file("$wdir/w.sql",
+			"INSERT INTO bench_w (payload) SELECT repeat('x', 1000) FROM generate_series(1, 8);\n");
+		my $lsn0 = $primary->lsn('insert');
+		my $t0 = time;
+		my $writer = IPC::Run::start(
+			[ 'pgbench', '-n', '-c', '1', '-R', '50', '-T', '600', '-f', "$wdir/w.sql",
+			  '-h', '127.0.0.1', '-p', $primary->port, 'postgres' ],
+			'<', \undef, '>', \my $wout, '2>', \my $werr);
+		my $detect_ok = eval {
+			driver('detect', n(5, 2), $s1_ci, $s1->port, $ci3, $pool_ci,
+				'replroute', "max_lag_bytes=${lag_bytes}B",
+				'replroute_defaults', '');
+			1;
+		};
+		my $detect_err = $@;
+		$writer->kill_kill(grace => 1);
+		if ($detect_ok)
+		{
+			my $lsn1 = $primary->lsn('insert');
+			my $bytes = $primary->safe_psql('postgres', "SELECT pg_wal_lsn_diff('$lsn1', '$lsn0')");
+			figure('detect_wal_rate_kb_per_s', sprintf('%.0f', $bytes / 1024 / (time - $t0)));
+			figure('detect_threshold_bytes', $lag_bytes);
+		}
+		die $detect_err unless $detect_ok;
 	}
-	die $detect_err unless $detect_ok;
-	stop_pgpool();
+	stop_pgpool() if $pool_port;
 
 	# 8
-	my $reads = n(1_000_000, 10_000);
-	progress("8. memory: $reads routed reads in one process");
-	driver('memory', $reads, $ci3, '');
+	if (section(8))
+	{
+		my $reads = n(1_000_000, 10_000);
+		progress("8. memory: $reads routed reads in one process");
+		driver('memory', $reads, $ci3, '');
+	}
 
 	# 9, 10, 11
-	bench_freshness($primary, $s1, $s2);
-	bench_slow($primary, $s1, $s2);
-	bench_liveness($primary, $s1, $s2);
+	bench_freshness($primary, $s1, $s2) if section(9);
+	bench_slow($primary, $s1, $s2) if section(10);
+	bench_liveness($primary, $s1, $s2) if section(11);
 
 	summary($pgpool ? 1 : 0);
 	progress(sprintf('done in %.0f s', time - $started));

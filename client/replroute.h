@@ -15,7 +15,11 @@
  * Thread safety: the library has no global mutable state.  Distinct
  * RRcluster handles may be used concurrently from different threads; one
  * handle (and the PGconn objects it returns) must be used by one thread at
- * a time, exactly as libpq requires for a PGconn.
+ * a time, exactly as libpq requires for a PGconn.  A node given by host
+ * name is looked up in a short-lived thread the library starts for each
+ * connection attempt (so that a slow resolver never delays a call; the
+ * attempt, lookup included, ends at connect_timeout); that thread touches
+ * nothing but its own lookup.
  *
  * Memory: every pointer returned by the library belongs to the handle and
  * stays valid until the next call on that handle, unless stated otherwise.

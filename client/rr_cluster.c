@@ -197,6 +197,7 @@ RRfinish(RRcluster *rr)
 	{
 		rr_probe_close(&rr->nodes[i]);
 		rr_node_conn_close(&rr->nodes[i]);
+		rr_lookup_release(rr->nodes[i].lookup);
 	}
 	free(rr->nodes);
 	free(rr->facts);

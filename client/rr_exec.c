@@ -94,7 +94,8 @@ connect_node(RRcluster *rr, rr_node *node, char *errbuf, size_t errlen)
 	PostgresPollingStatusType st = PGRES_POLLING_WRITING;
 	PGconn	   *conn;
 
-	conn = PQconnectStartParams(node->params->keywords, node->params->values, 0);
+	/* a node given by name connects to its probe's latest address */
+	conn = rr_node_connect_start(node);
 	if (conn == NULL)
 	{
 		rr_format(errbuf, errlen, "out of memory");

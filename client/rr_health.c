@@ -19,8 +19,11 @@
  *	 restart: retrying costs nothing and ends the outage as soon as the
  *	 server is back), else from 250 ms doubling to 2 s.
  *
- * A health connection that breaks (its backend terminated, a pooler
- * restart) is reconnected at once, and the node keeps its facts meanwhile;
+ * A node given by host name is looked up again before each connection
+ * attempt, in a thread (rr_resolve.c): the lookup's socket is polled like a
+ * connection's, and a resolver slower than connect_timeout makes the node
+ * down, never a call late.  A health connection that breaks (its backend
+ * terminated, a pooler restart) is reconnected at once, and the node keeps its facts meanwhile;
  * only if that fails does the node go down.  Every answer is kept with the
  * moment its question was sent and the moment it arrived (rr_fact), and
  * feeds the cluster's memory (rr_memory_note).
@@ -94,6 +97,8 @@ rr_node_down(RRcluster *rr, rr_node *node, const char *why)
 	rr_trim(why, msg, sizeof(msg));
 	rr_format(node->error, sizeof(node->error), "%s", msg);
 	rr_probe_close(node);
+	rr_lookup_release(node->lookup);
+	node->lookup = NULL;
 	if (node->conn_busy)
 		node->conn_abandon = true;
 	else
@@ -124,16 +129,63 @@ quiet_notices(void *arg, const char *message)
 }
 
 /*
+ * rr_node_connect_start
+ *		PQconnectStartParams for node: with the address of its latest host
+ *		name lookup if it has a name (each call takes the next address).
+ *		NULL if out of memory.  Never resolves a name itself.
+ */
+PGconn *
+rr_node_connect_start(rr_node *node)
+{
+	rr_node_params *np = node->params;
+	PGconn	   *conn;
+
+	if (np->lookup_host != NULL && node->naddrs > 0)
+	{
+		np->keywords[np->addr_slot] = "hostaddr";
+		np->values[np->addr_slot] = node->addrs[node->addr_turn++ % (unsigned) node->naddrs];
+	}
+	else if (np->lookup_host != NULL)
+	{
+		/* never looked up: an address no name resolves to, failing at once */
+		np->keywords[np->addr_slot] = "hostaddr";
+		np->values[np->addr_slot] = "0.0.0.0";
+	}
+	conn = PQconnectStartParams(np->keywords, np->values, 0);
+	np->keywords[np->addr_slot] = NULL;
+	np->values[np->addr_slot] = NULL;
+	return conn;
+}
+
+/*
  * start_connect
- *		Begin connecting the probe.  On immediate failure the node goes down.
+ *		Begin a connection attempt of the probe: first the host name
+ *		lookup if the node has a name (off the caller's path, rr_resolve.c),
+ *		then the connection.  On immediate failure the node goes down.
  */
 static void
 start_connect(RRcluster *rr, rr_node *node, int64_t now)
 {
+	char		err[RR_ERRBUF_SIZE];
+
 	node->connect_started_us = now;
 	node->refused = false;
-	node->probe = PQconnectStartParams(node->params->keywords,
-									   node->params->values, 0);
+	node->probe_deadline_us = now + (int64_t) node->connect_timeout_ms * 1000;
+	if (node->params->lookup_host != NULL && node->probe_state != RR_PROBE_RESOLVING)
+	{
+		node->lookup = rr_lookup_start(node->params->lookup_host, node->params->port,
+									   err, sizeof(err));
+		if (node->lookup == NULL)
+		{
+			rr_node_down(rr, node, err);
+			return;
+		}
+		node->probe_state = RR_PROBE_RESOLVING;
+		if (node->fact->link == RR_LINK_DOWN)
+			node->fact->link = RR_LINK_CONNECTING;
+		return;
+	}
+	node->probe = rr_node_connect_start(node);
 	if (node->probe == NULL)
 	{
 		rr_node_down(rr, node, "out of memory");
@@ -148,8 +200,31 @@ start_connect(RRcluster *rr, rr_node *node, int64_t now)
 	node->probe_state = RR_PROBE_CONNECTING;
 	if (node->fact->link == RR_LINK_DOWN)
 		node->fact->link = RR_LINK_CONNECTING;
-	node->probe_deadline_us = now + (int64_t) node->connect_timeout_ms * 1000;
 	node->poll_write = true;	/* as if PQconnectPoll returned WRITING */
+}
+
+/*
+ * advance_resolving
+ *		The lookup's socket is readable: take its addresses and connect, or
+ *		go down if the name did not resolve.
+ */
+static void
+advance_resolving(RRcluster *rr, rr_node *node)
+{
+	char		err[RR_ERRBUF_SIZE];
+	int			n;
+
+	if (!rr_lookup_result(node->lookup, node->addrs, &n, err, sizeof(err)))
+		return;
+	rr_lookup_release(node->lookup);
+	node->lookup = NULL;
+	if (n == 0)
+	{
+		rr_node_down(rr, node, err);
+		return;
+	}
+	node->naddrs = n;
+	start_connect(rr, node, node->connect_started_us);
 }
 
 /*
@@ -481,6 +556,14 @@ rr_health_pollfds(RRcluster *rr, struct pollfd *fds, int *which)
 	{
 		rr_node    *node = &rr->nodes[i];
 
+		if (node->probe_state == RR_PROBE_RESOLVING)
+		{
+			fds[n].fd = rr_lookup_fd(node->lookup);
+			fds[n].events = POLLIN;
+			fds[n].revents = 0;
+			which[n++] = i;
+			continue;
+		}
 		if (node->probe_state != RR_PROBE_CONNECTING &&
 			node->probe_state != RR_PROBE_QUERYING)
 			continue;
@@ -510,7 +593,9 @@ rr_health_after_poll(RRcluster *rr, const struct pollfd *fds, const int *which,
 
 		if (fds[i].revents == 0)
 			continue;
-		if (node->probe_state == RR_PROBE_CONNECTING)
+		if (node->probe_state == RR_PROBE_RESOLVING)
+			advance_resolving(rr, node);
+		else if (node->probe_state == RR_PROBE_CONNECTING)
 			advance_connecting(rr, node);
 		else if (node->probe_state == RR_PROBE_QUERYING)
 			advance_querying(rr, node);
@@ -537,6 +622,15 @@ rr_health_timers(RRcluster *rr, int64_t now)
 			case RR_PROBE_DOWN:
 				if (now >= node->retry_at_us)
 					start_connect(rr, node, now);
+				break;
+			case RR_PROBE_RESOLVING:
+				if (now >= node->probe_deadline_us)
+				{
+					rr_format(why, sizeof(why),
+							  "could not resolve \"%.80s\" within connect_timeout (%d ms)",
+							  node->params->lookup_host, node->connect_timeout_ms);
+					rr_node_down(rr, node, why);
+				}
 				break;
 			case RR_PROBE_CONNECTING:
 				if (now >= node->probe_deadline_us)
@@ -584,6 +678,7 @@ rr_health_next_wake(const RRcluster *rr, int64_t now)
 			case RR_PROBE_DOWN:
 				t = node->retry_at_us;
 				break;
+			case RR_PROBE_RESOLVING:
 			case RR_PROBE_CONNECTING:
 			case RR_PROBE_QUERYING:
 				t = node->probe_deadline_us;

@@ -202,7 +202,7 @@ sub conninfo
 
 =pod
 
-=item driver($conninfo, $options)
+=item driver($conninfo, $options, %env)
 
 Starts test/rr_test (the C driver, built with ASan/UBSan; RR_TEST_DRIVER
 names another build) with one
@@ -218,7 +218,7 @@ my @all_drivers;
 
 sub driver
 {
-	my ($conninfo, $options) = @_;
+	my ($conninfo, $options, %env) = @_;
 	my $self = bless { in => '', out => '', err => '' }, 'ReplrouteTest::Driver';
 	push @all_drivers, $self;
 	my $bin = $ENV{RR_TEST_DRIVER} // (($ENV{TESTDIR} // '.') . '/test/rr_test');
@@ -226,6 +226,7 @@ sub driver
 	# driver's should carry the library's own name, as an application's do
 	local $ENV{PGAPPNAME};
 	delete $ENV{PGAPPNAME};
+	local @ENV{ keys %env } = values %env;
 	$self->{timer} = IPC::Run::timeout($PostgreSQL::Test::Utils::timeout_default);
 	$self->{h} = IPC::Run::start([ $bin, $conninfo, $options // '' ],
 		'<', \$self->{in}, '>', \$self->{out}, '2>', \$self->{err},

@@ -22,9 +22,9 @@ OBJS = \
 PGFILEDESC = "replroute - replica health and lag for read routing"
 
 EXTENSION = replroute
-DATA = replroute--1.0.sql
+DATA = replroute--1.0.sql replroute--1.0--1.1.sql
 
-REGRESS = node_status bad_input privileges slots hostile
+REGRESS = node_status bad_input privileges slots hostile upgrade
 
 # TAP tests live in test/t (the project's fixed layout), not t/.
 TAP_TESTS = 1

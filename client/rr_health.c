@@ -41,12 +41,21 @@
 
 #include "rr_int.h"
 
-/* Column order matters: see parse_health(). */
+/*
+ * The health query: replroute.probe() (extension 1.1), one line of text as
+ * cheap for the server as SELECT 1; on a server still at 1.0 it does not
+ * exist (42883), and that connection asks node_status() instead (column
+ * order matters: see parse_health()).  Neither is a prepared statement, on
+ * purpose: a pooler in transaction mode (PgBouncer before 1.21) would lose
+ * it between transactions; the simple protocol costs about 1 us more.
+ */
+#define PROBE_QUERY		"SELECT replroute.probe()"
 #define HEALTH_QUERY \
 	"SELECT role, system_identifier, timeline, wal_lsn, receive_lsn, " \
 	"upstream_lsn, lag_bytes, lag_seconds, streaming, replay_paused " \
 	"FROM replroute.node_status()"
 #define HEALTH_NCOLS	10
+#define PROBE_NFIELDS	11
 
 /* A connect failing faster than this, soon after an answer, is a restart. */
 #define RR_FAST_FAILURE_US		(50 * 1000)
@@ -254,7 +263,7 @@ static void
 send_query(RRcluster *rr, rr_node *node, int64_t now)
 {
 	if (PQsetnonblocking(node->probe, 1) != 0 ||
-		!PQsendQuery(node->probe, HEALTH_QUERY))
+		!PQsendQuery(node->probe, node->legacy_probe ? HEALTH_QUERY : PROBE_QUERY))
 	{
 		char		why[RR_ERRBUF_SIZE];
 
@@ -287,6 +296,76 @@ parse_opt_lsn(const PGresult *res, int col, uint64_t *out)
 {
 	*out = RR_INVALID_LSN;
 	return PQgetisnull(res, 0, col) ? 0 : rr_parse_lsn(PQgetvalue(res, 0, col), out);
+}
+
+/*
+ * parse_probe
+ *		Read the answer of PROBE_QUERY: one row, one text value, fields as
+ *		replroute--1.0--1.1.sql describes.  Returns 0, or -1 (why says what
+ *		was wrong).
+ */
+static int
+parse_probe(const PGresult *res, rr_health *h, char *why, size_t whylen)
+{
+	char		line[512];
+	char	   *field[PROBE_NFIELDS + 1];
+	char	   *p;
+	int			n = 0;
+	int64_t		v;
+
+	if (PQntuples(res) != 1 || PQnfields(res) != 1 || PQgetisnull(res, 0, 0))
+	{
+		rr_format(why, whylen, "expected 1 row of 1 column from replroute.probe(), "
+				  "got %d rows of %d", PQntuples(res), PQnfields(res));
+		return -1;
+	}
+	rr_format(line, sizeof(line), "%s", PQgetvalue(res, 0, 0));
+	for (p = strtok(line, " "); p != NULL && n <= PROBE_NFIELDS; p = strtok(NULL, " "))
+		field[n++] = p;
+	if (n != PROBE_NFIELDS || strcmp(field[0], "1") != 0)
+	{
+		rr_format(why, whylen, "replroute.probe() answered \"%.60s\", not a version 1 line",
+				  PQgetvalue(res, 0, 0));
+		return -1;
+	}
+	if (strcmp(field[1], "primary") == 0)
+		h->role = RR_ROLE_PRIMARY;
+	else if (strcmp(field[1], "standby") == 0)
+		h->role = RR_ROLE_STANDBY;
+	else if (strcmp(field[1], "promoting") == 0)
+		h->role = RR_ROLE_PROMOTING;
+	else
+		goto bad;
+	if (rr_parse_int64(field[2], &v) < 0)
+		goto bad;
+	h->system_identifier = (uint64_t) v;
+	if (rr_parse_int64(field[3], &v) < 0 || v < 0 || v > INT32_MAX)
+		goto bad;
+	h->timeline = (int) v;
+	if (rr_parse_lsn(field[4], &h->wal_lsn) < 0)
+		goto bad;
+	h->receive_lsn = h->upstream_lsn = RR_INVALID_LSN;
+	if ((strcmp(field[5], "-") != 0 && rr_parse_lsn(field[5], &h->receive_lsn) < 0) ||
+		(strcmp(field[6], "-") != 0 && rr_parse_lsn(field[6], &h->upstream_lsn) < 0))
+		goto bad;
+	if (rr_parse_int64(field[7], &h->own_lag_bytes) < 0 || h->own_lag_bytes < 0)
+		goto bad;
+	if (strcmp(field[8], "-") == 0)
+		h->own_lag_seconds = -1.0;
+	else if (rr_parse_double(field[8], &h->own_lag_seconds) < 0 || !(h->own_lag_seconds >= 0.0))
+		goto bad;
+	h->streaming = (strcmp(field[9], "t") == 0);
+	if (strcmp(field[9], "t") != 0 && strcmp(field[9], "f") != 0 && strcmp(field[9], "-") != 0)
+		goto bad;
+	if (strcmp(field[10], "t") != 0 && strcmp(field[10], "f") != 0)
+		goto bad;
+	h->replay_paused = (strcmp(field[10], "t") == 0);
+	return 0;
+
+bad:
+	rr_format(why, whylen, "replroute.probe() answered \"%.60s\", which does not parse",
+			  PQgetvalue(res, 0, 0));
+	return -1;
 }
 
 /*
@@ -395,7 +474,8 @@ absorb_result(RRcluster *rr, rr_node *node, PGresult *res, int64_t now)
 	switch (PQresultStatus(res))
 	{
 		case PGRES_TUPLES_OK:
-			if (parse_health(res, &h, why, sizeof(why)) < 0)
+			if ((node->legacy_probe ? parse_health(res, &h, why, sizeof(why)) :
+				 parse_probe(res, &h, why, sizeof(why))) < 0)
 			{
 				rr_format(node->error, sizeof(node->error),
 						  "unexpected answer from replroute.node_status(): %s "
@@ -424,6 +504,14 @@ absorb_result(RRcluster *rr, rr_node *node, PGresult *res, int64_t now)
 			if (node->answer_failed)
 				return;
 			state = PQresultErrorField(res, PG_DIAG_SQLSTATE);
+			if (!node->legacy_probe && state && strcmp(state, "42883") == 0)
+			{
+				/* an extension at 1.0: ask node_status() at once instead */
+				node->legacy_probe = true;
+				node->ask_again = true;
+				node->answer_failed = true;
+				return;
+			}
 			rr_trim(PQresultErrorField(res, PG_DIAG_MESSAGE_PRIMARY) ?
 					PQresultErrorField(res, PG_DIAG_MESSAGE_PRIMARY) :
 					PQresultErrorMessage(res), msg, sizeof(msg));
@@ -473,6 +561,9 @@ advance_connecting(RRcluster *rr, rr_node *node)
 		case PGRES_POLLING_OK:
 			node->probe_state = RR_PROBE_IDLE;
 			node->fact->link = RR_LINK_UP;
+			/* a new connection tries probe() first: the server may be at 1.1 now */
+			node->legacy_probe = false;
+			node->ask_again = false;
 			if (node->params->host[0] == '\0' && PQhost(node->probe))
 				rr_format(node->shown_host, sizeof(node->shown_host), "%s",
 						  PQhost(node->probe));
@@ -527,6 +618,11 @@ advance_querying(RRcluster *rr, rr_node *node)
 		if (res == NULL)
 		{
 			node->probe_state = RR_PROBE_IDLE;
+			if (node->ask_again)
+			{
+				node->ask_again = false;
+				send_query(rr, node, now);
+			}
 			break;
 		}
 		absorb_result(rr, node, res, now);

@@ -292,6 +292,8 @@ typedef struct rr_node
 	bool		refused;		/* the last connect was refused (cheap to retry) */
 	bool		ever_answered;
 	bool		answer_failed;	/* the answer in flight already gave an error */
+	bool		legacy_probe;	/* this connection asks node_status() (extension 1.0) */
+	bool		ask_again;		/* send the health query again once this answer ends */
 	char		error[RR_ERRBUF_SIZE];	/* why down or unusable */
 	rr_lookup  *lookup;			/* the host name lookup in progress */
 	char		addrs[RR_MAX_ADDRS][RR_ADDR_LEN];	/* from the latest lookup */

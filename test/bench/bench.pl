@@ -283,8 +283,9 @@ sub bench_health
 	my %scripts = (
 		select1 => "SELECT 1;\n",
 		node_status => "SELECT * FROM replroute.node_status();\n",
+		probe => "SELECT replroute.probe();\n",
 		core_equivalent => $CORE_EQUIVALENT);
-	my @order = qw(node_status select1 core_equivalent);
+	my @order = qw(node_status probe select1 core_equivalent);
 	my $secs = n(15, 3);
 
 	for my $k (@order)
@@ -335,6 +336,7 @@ sub bench_health
 	figure("health_${_}_tps", sprintf('%.0f', $tps{$_})) for @order;
 	figure("health_${_}_median_us", sprintf('%.1f', $med{$_})) for @order;
 	figure('health_ratio_node_status_vs_select1', sprintf('%.3f', $tps{node_status} / $tps{select1}));
+	figure('health_ratio_probe_vs_select1', sprintf('%.3f', $tps{probe} / $tps{select1}));
 	figure('health_ratio_node_status_vs_core_equivalent',
 		sprintf('%.3f', $tps{node_status} / $tps{core_equivalent}));
 	# what a call costs beyond a round trip, in microseconds of one session
@@ -753,6 +755,10 @@ sub summary
 		$f->('health_node_status_tps'),
 		'SELECT 1: ' . $f->('health_select1_tps'),
 		$f->('health_ratio_node_status_vs_select1') ];
+	push @rows, [ '  the client\'s probe (probe(), 1.1)',
+		$f->('health_probe_tps'),
+		'SELECT 1: ' . $f->('health_select1_tps'),
+		$f->('health_ratio_probe_vs_select1') . ' (target 0.95)' ];
 	push @rows, [ '',
 		'',
 		'core functions: ' . $f->('health_core_equivalent_tps'),

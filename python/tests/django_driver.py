@@ -23,7 +23,7 @@ import uuid
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path[:0] = [sys.argv[1] if len(sys.argv) > 1 else os.path.join(HERE, "..", "..", "examples", "django"),
                 HERE]
-os.environ["DJANGO_SETTINGS_MODULE"] = "testsite_settings"
+os.environ["DJANGO_SETTINGS_MODULE"] = "example_settings"
 
 import django  # noqa: E402
 
@@ -75,17 +75,23 @@ def cmd_read():
 
 
 def cmd_dbr(seconds="3", sleep_ms="5"):
-    """db_for_read() in a loop for this long: its latency."""
-    times, aliases = [], {}
+    """db_for_read() in a loop for this long, with a db_for_write() every
+    tenth time: their latency."""
+    times, wtimes, aliases = [], [], {}
     end = time.monotonic() + float(seconds)
     while time.monotonic() < end:
         t = time.perf_counter()
         alias = router.db_for_read(Note)
         times.append((time.perf_counter() - t) * 1000)
         aliases[alias] = aliases.get(alias, 0) + 1
+        if len(times) % 10 == 0:
+            t = time.perf_counter()
+            router.db_for_write(Note)
+            wtimes.append((time.perf_counter() - t) * 1000)
         time.sleep(float(sleep_ms) / 1000)
     return {"calls": len(times), "median_ms": statistics.median(times), "max_ms": max(times),
-            "first_ms": times[0], "aliases": aliases}
+            "first_ms": times[0], "aliases": aliases, "write_calls": len(wtimes),
+            "write_max_ms": max(wtimes) if wtimes else None}
 
 
 def cmd_requests(n="20"):

@@ -70,6 +70,12 @@ class Library(unittest.TestCase):
                 m = re.search(r'#define\s+REPLROUTE_VERSION_STR\s+"([^"]+)"', f.read())
             self.assertEqual(replroute.__version__, m.group(1))
 
+    def test_pyproject_in_step(self):
+        path = os.path.join(HERE, "..", "pyproject.toml")
+        with open(path) as f:
+            m = re.search(r'^version = "([^"]+)"', f.read(), re.M)
+        self.assertEqual(m.group(1), replroute.__version__)
+
     def test_reasons_match_header(self):
         if not os.path.exists(HEADER):
             self.skipTest("no replroute.h at " + HEADER)

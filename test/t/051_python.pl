@@ -142,6 +142,7 @@ note(sprintf('db_for_read() with a black hole listed: median %.3f ms, max %.3f m
 cmp_ok($r->{max_ms}, '<', 500,
 	'db_for_read() never waits on the black hole (max under 500 ms; a wait is 2000 ms)');
 cmp_ok($r->{median_ms}, '<', 20, 'db_for_read() median under 20 ms');
+cmp_ok($r->{write_max_ms}, '<', 500, "db_for_write() ($r->{write_calls} calls) never waits either");
 ok(!$r->{aliases}{node2}, 'no read routed to the black hole') or diag(show($r->{aliases}));
 ok($r->{aliases}{node1} && $r->{aliases}{node3}, 'reads routed to both standbys')
   or diag(show($r->{aliases}));

@@ -50,6 +50,7 @@ class Reason(enum.IntEnum):
     REPLAY_PAUSED = 11
     BEHIND_TOKEN = 12
     PRIMARY_LOST = 13
+    HEALTH_QUERY_FAILED = 14
 
 
 def _reason(value):

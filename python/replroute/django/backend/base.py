@@ -84,6 +84,12 @@ class _RetryCursor:
     def __getattr__(self, attr):
         return getattr(self._cursor, attr)
 
+    def __setattr__(self, attr, value):
+        if attr.startswith("_"):
+            object.__setattr__(self, attr, value)
+        else:
+            setattr(self._cursor, attr, value)
+
     def __iter__(self):
         return iter(self._cursor)
 

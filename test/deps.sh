@@ -8,10 +8,14 @@ PG_MAJOR=${PG_MAJOR:-15}
 
 # build tools, the PostgreSQL server and its headers, libpq, the TAP
 # framework's IPC::Run, clang and its runtime for libFuzzer and sanitizers,
-# Python with Django and psycopg2 for the Django example's test.
+# Python with Django and psycopg2 for the Python package's tests, and venv,
+# pip, setuptools and wheel to install it into a venv offline
+# (pip install --no-build-isolation ./python); pgbouncer for the probe's
+# test behind a pooler; locales for a comma-decimal locale in the unit tests.
 RR_PACKAGES="make gcc clang libclang-rt-14-dev pkg-config libpq-dev
 postgresql-$PG_MAJOR postgresql-server-dev-$PG_MAJOR postgresql-common
-libipc-run-perl python3 python3-django python3-psycopg2 pgbouncer locales"
+libipc-run-perl python3 python3-django python3-psycopg2
+python3-venv python3-pip python3-setuptools python3-wheel pgbouncer locales"
 
 rr_missing_packages()
 {

@@ -728,6 +728,11 @@ my $rc = eval {
 	bench_slow($primary, $s1, $s2) if section(10);
 	bench_liveness($primary, $s1, $s2) if section(11);
 
+	# 12: the Python package's Django router, on a cluster of its own
+	# (its failover figure promotes a standby)
+	require "$here/PythonBench.pm";
+	PythonBench::run(figure => \&figure, progress => \&progress, conf => $conf);
+
 	summary($pgpool ? 1 : 0);
 	progress(sprintf('done in %.0f s', time - $started));
 	0;
@@ -838,6 +843,12 @@ sub summary
 	push @rows, [ '  fast restart: failed writes / gap s',
 		$f->('live_restart_replroute_failed_writes') . ' / ' . $f->('live_restart_replroute_gap_s'),
 		'libpq: ' . $f->('live_restart_libpq_failed_writes') . ' / ' . $f->('live_restart_libpq_gap_s'), '' ];
+	push @rows, [ '12 Django db_for_read, black hole, med / max ms',
+		$f->('django_blackhole_db_for_read_median_ms') . ' / ' . $f->('django_blackhole_db_for_read_max_ms'),
+		'targets: 1 / 50', '' ];
+	push @rows, [ '  token reads on standbys; failover write ms',
+		$f->('django_token_read_replica_share') . '; ' . $f->('django_failover_first_write_ms'),
+		'targets: 0.9; 2000', '' ];
 
 	my @head = ('figure', 'replroute', 'versus', 'ratio');
 	my @w = map { length } @head;

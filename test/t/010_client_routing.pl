@@ -181,6 +181,8 @@ $foreign->start;
 $foreign->safe_psql('postgres', 'CREATE EXTENSION replroute');
 my $pf = $foreign->port;
 my $df = driver(ReplrouteTest::conninfo($foreign, $primary, $s1, $s2));
+# RRconnect returns once it can route; a refresh hears every node
+is($df->cmd('refresh'), 'refresh 0', 'foreign node in the list: refresh');
 my ($fline) = grep { /^node 0 / } $df->lines('status');
 like($fline, qr/^node 0 \S+ $pf excluded primary .*system identifier \d+ differs/,
 	"the foreign node is excluded and named: $fline");

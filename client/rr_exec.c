@@ -135,8 +135,9 @@ connect_node(RRcluster *rr, rr_node *node, char *errbuf, size_t errlen)
 
 /*
  * rr_node_conn
- *		The node's statement connection, opened if needed, or reopened at
- *		once if found dead.  NULL with the handle's error set if it cannot
+ *		The node's statement connection, opened if needed (taking over the
+ *		idle health connection when there is one), or reopened at once if
+ *		found dead.  NULL with the handle's error set if it cannot
  *		be opened; the node is then marked down.
  */
 PGconn *
@@ -147,6 +148,12 @@ rr_node_conn(RRcluster *rr, rr_node *node)
 	if (node->conn && conn_alive(node->conn))
 		return node->conn;
 	rr_node_conn_close(node);
+	/* the idle health connection is ready at once: a new one replaces it */
+	if ((node->conn = rr_probe_take(rr, node)) != NULL)
+	{
+		node->cancel = PQgetCancel(node->conn);
+		return node->conn;
+	}
 	node->conn = connect_node(rr, node, err, sizeof(err));
 	node->cancel = node->conn ? PQgetCancel(node->conn) : NULL;
 	if (node->conn == NULL)

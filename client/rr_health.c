@@ -205,7 +205,7 @@ start_connect(RRcluster *rr, rr_node *node, int64_t now)
 		rr_node_down(rr, node, PQerrorMessage(node->probe));
 		return;
 	}
-	PQsetNoticeProcessor(node->probe, quiet_notices, NULL);
+	node->default_notices = PQsetNoticeProcessor(node->probe, quiet_notices, NULL);
 	node->probe_state = RR_PROBE_CONNECTING;
 	if (node->fact->link == RR_LINK_DOWN)
 		node->fact->link = RR_LINK_CONNECTING;
@@ -635,6 +635,30 @@ advance_querying(RRcluster *rr, rr_node *node)
 				PQerrorMessage(node->probe), why, sizeof(why));
 		connection_broke(rr, node, why);
 	}
+}
+
+/*
+ * rr_probe_take
+ *		Hand node's idle health connection over as its statement connection
+ *		(which saves a connection setup, for the first statement on a node
+ *		above all), and start a new health connection at once; the node
+ *		keeps its facts meanwhile, as after a broken health connection.
+ *		Returns the connection, in blocking mode with libpq's own notice
+ *		processor, or NULL if the health connection is not idle.
+ */
+PGconn *
+rr_probe_take(RRcluster *rr, rr_node *node)
+{
+	PGconn	   *conn = node->probe;
+
+	if (node->probe_state != RR_PROBE_IDLE || conn == NULL)
+		return NULL;
+	PQsetNoticeProcessor(conn, node->default_notices, NULL);
+	PQsetnonblocking(conn, 0);
+	node->probe = NULL;
+	node->fact->link = RR_LINK_CONNECTING;
+	start_connect(rr, node, rr_now_us());
+	return conn;
 }
 
 /*

@@ -293,6 +293,7 @@ typedef struct rr_node
 	bool		ever_answered;
 	bool		answer_failed;	/* the answer in flight already gave an error */
 	bool		legacy_probe;	/* this connection asks node_status() (extension 1.0) */
+	PQnoticeProcessor default_notices;	/* libpq's, for a probe handed over */
 	bool		ask_again;		/* send the health query again once this answer ends */
 	char		error[RR_ERRBUF_SIZE];	/* why down or unusable */
 	rr_lookup  *lookup;			/* the host name lookup in progress */
@@ -371,6 +372,7 @@ extern void rr_health_ask_all(RRcluster *rr);
 extern void rr_health_expedite(RRcluster *rr, rr_node *node);
 extern void rr_node_down(RRcluster *rr, rr_node *node, const char *why);
 extern void rr_probe_close(rr_node *node);
+extern PGconn *rr_probe_take(RRcluster *rr, rr_node *node);
 extern const char *rr_node_host(const RRcluster *rr, const rr_node *node);
 extern PGconn *rr_node_connect_start(rr_node *node);
 

@@ -238,6 +238,13 @@ extern const char *RRreasonName(RRreason reason);	/* "lag_over_limit"...; "unkno
 extern int64_t RRnodeReads(const RRcluster *rr, int node);	/* reads routed there */
 extern int64_t RRnodeWrites(const RRcluster *rr, int node);	/* writes routed there */
 extern int	RRprimaryNode(const RRcluster *rr);	/* current primary, or -1 */
+
+/*
+ * The cluster's system identifier (the one most answering nodes of the
+ * list share; a node with another one is RR_REASON_FOREIGN_CLUSTER), or 0
+ * while no node has answered.
+ */
+extern uint64_t RRsystemIdentifier(const RRcluster *rr);
 extern int	RRlastNode(const RRcluster *rr);	/* node of the last routed call, or -1 */
 
 /*

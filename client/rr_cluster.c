@@ -475,6 +475,12 @@ RRprimaryNode(const RRcluster *rr)
 	return rr ? rr->decision.primary : -1;
 }
 
+uint64_t
+RRsystemIdentifier(const RRcluster *rr)
+{
+	return (rr && rr->mem.have_sysid) ? rr->mem.sysid : 0;
+}
+
 int
 RRlastNode(const RRcluster *rr)
 {

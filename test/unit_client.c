@@ -793,6 +793,8 @@ test_api(void)
 	   RRnodeRoutable(rr, 1) == 0 && RRnodeLagBytes(rr, 0) == -1,
 	   "node accessors on a bad handle");
 	ok(RRnodeHost(rr, 5) == NULL && RRnodeHost(rr, -1) == NULL, "out-of-range node numbers");
+	ok(RRsystemIdentifier(rr) == 0 && RRsystemIdentifier(NULL) == 0,
+	   "no system identifier before any node answered");
 	ok(RRsetSessionToken(rr, "garbage") == -1 &&
 	   strstr(RRerrorMessage(rr), "invalid session token") != NULL,
 	   "garbage token rejected: %s", RRerrorMessage(rr));

@@ -39,6 +39,12 @@
  *	token					  -> token TEXT
  *	settoken TEXT			  -> ok | error MSG
  *	recordwrite				  -> ok | error MSG
+ *	events on|off			  -> ok; while on, the event handler records every
+ *								 event the library reports
+ *	eventlog				  -> the events recorded since the last eventlog,
+ *								 oldest first, as "event NAME NODE PORT|- REASON
+ *								 TIMELINE MSG" lines (NODE -1 and PORT - where no
+ *								 node applies), then "end"
  *	quit					  -> (exits after RRfinish; LeakSanitizer checks)
  *
  * PORT is the port of the node that ran the statement (from RRlastNode);
@@ -95,6 +101,65 @@ print_oneline(const char *s)
 {
 	for (; s && *s; s++)
 		putchar((*s == '\n' || *s == '\t' || *s == '\r') ? ' ' : *s);
+}
+
+/* The events recorded by on_event, one line each, for "eventlog". */
+typedef struct event_log
+{
+	RRcluster  *rr;				/* for the node's port */
+	char	  **lines;
+	int			n;
+	int			cap;
+} event_log;
+
+/*
+ * on_event
+ *		The event handler: records the event as a line.  It must not call
+ *		the library on the handle; RRnodePort only reads the conninfo.
+ */
+static void
+on_event(void *arg, const RRevent *ev)
+{
+	event_log  *log = (event_log *) arg;
+	char		buf[1200];
+	char	   *p;
+	int			len;
+
+	len = snprintf(buf, sizeof(buf), "event %s %d %s %s %d %s", RReventName(ev->type),
+				   ev->node, ev->node >= 0 ? RRnodePort(log->rr, ev->node) : "-",
+				   RRreasonName(ev->reason), ev->timeline, ev->message ? ev->message : "");
+	if (len < 0)
+		return;
+	for (p = buf; *p; p++)
+		if (*p == '\n' || *p == '\t' || *p == '\r')
+			*p = ' ';
+	if (log->n == log->cap)
+	{
+		int			cap = log->cap ? log->cap * 2 : 64;
+		char	  **grown = realloc(log->lines, sizeof(char *) * (size_t) cap);
+
+		if (grown == NULL)
+			return;
+		log->lines = grown;
+		log->cap = cap;
+	}
+	if ((log->lines[log->n] = strdup(buf)) != NULL)
+		log->n++;
+}
+
+/* "eventlog": print and forget the recorded events. */
+static void
+print_events(event_log *log)
+{
+	int			i;
+
+	for (i = 0; i < log->n; i++)
+	{
+		printf("%s\n", log->lines[i]);
+		free(log->lines[i]);
+	}
+	log->n = 0;
+	printf("end\n");
 }
 
 static const char *
@@ -503,6 +568,7 @@ main(int argc, char **argv)
 {
 	RRcluster  *rr;
 	char		line[8192];
+	event_log	events = {NULL, NULL, 0, 0};
 
 	if (argc < 2 || argc > 3)
 	{
@@ -599,6 +665,15 @@ main(int argc, char **argv)
 			status(rr);
 		else if (strcmp(line, "refresh") == 0)
 			printf("refresh %d\n", RRrefresh(rr));
+		else if (strcmp(line, "events") == 0 &&
+				 (strcmp(arg, "on") == 0 || strcmp(arg, "off") == 0))
+		{
+			events.rr = rr;
+			(void) RRsetEventHandler(rr, strcmp(arg, "on") == 0 ? on_event : NULL, &events);
+			printf("ok\n");
+		}
+		else if (strcmp(line, "eventlog") == 0)
+			print_events(&events);
 		else if (strcmp(line, "token") == 0)
 			printf("token %s\n", RRsessionToken(rr));
 		else if (strcmp(line, "settoken") == 0 || strcmp(line, "recordwrite") == 0)
@@ -619,5 +694,8 @@ main(int argc, char **argv)
 		fflush(stdout);
 	}
 	RRfinish(rr);
+	while (events.n > 0)
+		free(events.lines[--events.n]);
+	free(events.lines);
 	return 0;
 }

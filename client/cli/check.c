@@ -1,21 +1,33 @@
 /*-------------------------------------------------------------------------
  *
- * cli_check.c
- *		"replroute check": one summary line and the monitoring-plugin exit
- *		code (Nagios, Icinga, Sensu, ...).
+ * check.c
+ *		"replroute check": one summary line with perfdata, and the
+ *		monitoring-plugin exit code (Nagios, Icinga, Sensu, ...).
  *
- * The decision is made from one picture of the cluster (the health round
- * of RRconnect) plus the primary's slots, in three steps that each add
- * findings, and one rule that turns findings into the verdict:
+ * The decision is made from one picture of the cluster (RRconnect, then
+ * RRrefresh so that every node is seen) plus the primary's slots, in steps
+ * that each add findings, and one rule that turns findings into the
+ * verdict.  Every node finding is chosen on the node's reason (RRreason),
+ * never on message text.
  *
- *	judge_node		per node: down, excluded, lagging, split brain
+ *	judge_node		per node, on its reason: down, connecting, another
+ *					cluster, extension missing, old or competing primary,
+ *					a standby not fit for reads
+ *	judge_lag		a standby's lag against the -w/-c thresholds
  *	judge_cluster	no primary, no node fit for reads
- *	judge_slots		lost, inactive or at-risk slots, unreadable slots
+ *	judge_slots		lost, inactive or at-risk slots, retained WAL against
+ *					-w/-c, unreadable slots
  *	verdict			the most severe finding, by
  *					CRITICAL > UNKNOWN > WARNING > OK
  *
+ * Perfdata follows " | " in the monitoring-plugins format
+ * 'label'=value[UOM];warn;crit;min: every node's lag in seconds and bytes
+ * ("U" when unknown), every slot's retained bytes.
+ *
  *-------------------------------------------------------------------------
  */
+#include <inttypes.h>
+#include <math.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -81,7 +93,8 @@ state_label(cli_check_state s)
 
 /*
  * add_finding
- *		Record a finding; the text is made one line.
+ *		Record a finding; the text is made one line, and "|" (which starts
+ *		the perfdata) is replaced.
  */
 static void
 add_finding(check_report *r, cli_check_state state, const char *fmt,...)
@@ -92,6 +105,7 @@ add_finding(check_report *r, cli_check_state state, const char *fmt,...)
 {
 	va_list		ap;
 	char	   *text;
+	char	   *p;
 
 	va_start(ap, fmt);
 	text = cli_vpsprintf(fmt, ap);
@@ -104,84 +118,129 @@ add_finding(check_report *r, cli_check_state state, const char *fmt,...)
 	}
 	r->items[r->n].state = state;
 	r->items[r->n].text = cli_one_line(text);
+	for (p = r->items[r->n].text; *p; p++)
+		if (*p == '|')
+			*p = '/';
 	r->n++;
 	free(text);
 }
 
-/*
- * is_foreign
- *		Is an excluded node one of another cluster?  The library's reason
- *		then names the system identifier.
- */
+/* Were lag thresholds (seconds or bytes) given? */
 static bool
-is_foreign(const char *why)
+have_lag_thresholds(const cli_thresholds *t)
 {
-	return strstr(why, "system identifier") != NULL;
+	return t->has_warning[THRESHOLD_LAG_SECONDS] || t->has_critical[THRESHOLD_LAG_SECONDS] ||
+		t->has_warning[THRESHOLD_LAG_BYTES] || t->has_critical[THRESHOLD_LAG_BYTES];
 }
 
 /*
  * judge_node
- *		Findings about node i:
+ *		Findings about node i, on its reason:
  *
- *		down, or not answering yet			WARNING
- *		excluded, of another cluster		CRITICAL
- *		excluded, extension not installed	UNKNOWN
- *		excluded, any other reason			WARNING (e.g. an old primary)
- *		standby not fit for reads			WARNING (over a lag limit, ...)
- *		claims primary beside another one	CRITICAL (split brain)
+ *		ok, primary_lost, behind_token			none (a fit standby is counted)
+ *		down, connecting						WARNING
+ *		foreign_cluster							CRITICAL
+ *		extension_missing						UNKNOWN
+ *		extension_version						WARNING
+ *		old_primary, competing_primary			CRITICAL (writable on an older
+ *												timeline; split brain)
+ *		lag_over_limit, replay_paused,
+ *		not_streaming							WARNING, unless lag thresholds
+ *												are given: then judge_lag decides
+ *		lag_unknown								WARNING
  */
 static void
-judge_node(const RRcluster *rr, int i, check_report *r)
+judge_node(const RRcluster *rr, int i, const cli_thresholds *t, check_report *r)
 {
 	const char *host = cli_node_host(rr, i);
 	const char *port = cli_node_port(rr, i);
-	const char *why = RRnodeError(rr, i) ? RRnodeError(rr, i) : "";
-	RRrole		role = RRnodeRole(rr, i);
+	RRreason	reason = RRnodeReason(rr, i);
+	const char *word = RRreasonName(reason);
+	char	   *why = cli_node_why(rr, i);
 
-	switch (RRnodeStatus(rr, i))
+	switch (reason)
 	{
-		case RR_NODE_DOWN:
-			add_finding(r, CHECK_WARNING, "node %s:%s down: %s", host, port,
-						why[0] ? why : "no answer");
-			return;
-		case RR_NODE_CONNECTING:
-			add_finding(r, CHECK_WARNING, "node %s:%s not answering yet", host, port);
-			return;
-		case RR_NODE_EXCLUDED:
-			if (is_foreign(why))
-				add_finding(r, CHECK_CRITICAL,
-							"node %s:%s belongs to another cluster: %s", host, port, why);
-			else if (strstr(why, "not installed") != NULL)
-				add_finding(r, CHECK_UNKNOWN,
-							"replroute extension missing on %s:%s", host, port);
-			else
-				add_finding(r, CHECK_WARNING, "node %s:%s excluded: %s",
-							host, port, why[0] ? why : "no reason given");
-			return;
-		case RR_NODE_UP:
+		case RR_REASON_OK:
+		case RR_REASON_PRIMARY_LOST:
+		case RR_REASON_BEHIND_TOKEN:
+			if (i != RRprimaryNode(rr) && RRnodeRoutable(rr, i))
+				r->standbys_routable++;
+			break;
+		case RR_REASON_DOWN:
+		case RR_REASON_CONNECTING:
+		case RR_REASON_EXTENSION_VERSION:
+		case RR_REASON_LAG_UNKNOWN:
+			add_finding(r, CHECK_WARNING, "node %s:%s %s: %s", host, port, word, why);
+			break;
+		case RR_REASON_FOREIGN_CLUSTER:
+		case RR_REASON_OLD_PRIMARY:
+		case RR_REASON_COMPETING_PRIMARY:
+			add_finding(r, CHECK_CRITICAL, "node %s:%s %s: %s", host, port, word, why);
+			break;
+		case RR_REASON_EXTENSION_MISSING:
+			add_finding(r, CHECK_UNKNOWN, "node %s:%s %s: %s", host, port, word, why);
+			break;
+		case RR_REASON_LAG_OVER_LIMIT:
+		case RR_REASON_REPLAY_PAUSED:
+		case RR_REASON_NOT_STREAMING:
+			if (!have_lag_thresholds(t))
+				add_finding(r, CHECK_WARNING, "standby %s:%s %s: %s", host, port, word, why);
 			break;
 	}
+	free(why);
+}
 
-	if (RRnodeWalLsn(rr, i) == NULL)
-	{
-		/* reconnecting after being down: no health answer yet */
-		add_finding(r, CHECK_WARNING, "node %s:%s not answering yet", host, port);
+/*
+ * over
+ *		The state of a figure against the thresholds of kind: CRITICAL above
+ *		the critical one, WARNING above the warning one, else OK.
+ */
+static cli_check_state
+over(const cli_thresholds *t, cli_threshold_kind kind, double value)
+{
+	if (t->has_critical[kind] && value > t->critical[kind])
+		return CHECK_CRITICAL;
+	if (t->has_warning[kind] && value > t->warning[kind])
+		return CHECK_WARNING;
+	return CHECK_OK;
+}
+
+/* The threshold a state was decided on. */
+static double
+limit(const cli_thresholds *t, cli_threshold_kind kind, cli_check_state s)
+{
+	return s == CHECK_CRITICAL ? t->critical[kind] : t->warning[kind];
+}
+
+/*
+ * judge_lag
+ *		A standby's lag figures against the -w/-c thresholds.
+ */
+static void
+judge_lag(const RRcluster *rr, int i, const cli_thresholds *t, check_report *r)
+{
+	double		seconds = RRnodeLagSeconds(rr, i);
+	int64_t		bytes = RRnodeLagBytes(rr, i);
+	RRreason	reason = RRnodeReason(rr, i);
+	cli_check_state s;
+	char		a[32],
+				b[32];
+
+	if (!cli_node_is_standby(rr, i))
 		return;
-	}
-	if (role == RR_ROLE_PRIMARY)
+	if (seconds >= 0 && (s = over(t, THRESHOLD_LAG_SECONDS, seconds)) != CHECK_OK)
+		add_finding(r, s, "standby %s:%s %s: lags %.3f s behind, over the %s threshold "
+					"lag=%gs", cli_node_host(rr, i), cli_node_port(rr, i), RRreasonName(reason),
+					seconds, s == CHECK_CRITICAL ? "critical" : "warning",
+					limit(t, THRESHOLD_LAG_SECONDS, s));
+	if (bytes >= 0 && (s = over(t, THRESHOLD_LAG_BYTES, (double) bytes)) != CHECK_OK)
 	{
-		if (RRprimaryNode(rr) != i)
-			add_finding(r, CHECK_CRITICAL, "node %s:%s: %s", host, port,
-						why[0] ? why : "claims to be primary but is not used as one");
-		return;
+		cli_format_bytes(bytes, a, sizeof(a));
+		cli_format_bytes((int64_t) limit(t, THRESHOLD_LAG_BYTES, s), b, sizeof(b));
+		add_finding(r, s, "standby %s:%s %s: lags %s behind, over the %s threshold "
+					"bytes=%s", cli_node_host(rr, i), cli_node_port(rr, i), RRreasonName(reason),
+					a, s == CHECK_CRITICAL ? "critical" : "warning", b);
 	}
-	if (RRnodeRoutable(rr, i))
-		r->standbys_routable++;
-	else if (strncmp(why, "lags ", 5) == 0)
-		add_finding(r, CHECK_WARNING, "standby %s:%s %s", host, port, why);
-	else
-		add_finding(r, CHECK_WARNING, "standby %s:%s not fit for reads: %s",
-					host, port, why[0] ? why : "no reason given");
 }
 
 /*
@@ -196,7 +255,12 @@ judge_cluster(const RRcluster *rr, bool reads_need_standby, check_report *r)
 	int			primary = RRprimaryNode(rr);
 
 	if (primary < 0)
-		add_finding(r, CHECK_CRITICAL, "no primary reachable");
+	{
+		char	   *headline = cli_no_primary_headline(rr);
+
+		add_finding(r, CHECK_CRITICAL, "%s", headline);
+		free(headline);
+	}
 	if (r->standbys_routable == 0 && (primary < 0 || reads_need_standby))
 		add_finding(r, CHECK_CRITICAL, "no node fit for reads%s",
 					primary >= 0 ? " (no standby within the lag limits, fallback=error)" : "");
@@ -205,10 +269,11 @@ judge_cluster(const RRcluster *rr, bool reads_need_standby, check_report *r)
 /*
  * judge_slots
  *		Findings about the primary's slots: lost (CRITICAL); inactive, or
- *		wal_status extended/unreserved (WARNING); unreadable (WARNING).
+ *		wal_status extended/unreserved (WARNING); retained WAL over -w/-c;
+ *		unreadable (WARNING).
  */
 static void
-judge_slots(const cli_slots *slots, check_report *r)
+judge_slots(const cli_slots *slots, const cli_thresholds *t, check_report *r)
 {
 	int			i;
 
@@ -221,6 +286,8 @@ judge_slots(const cli_slots *slots, check_report *r)
 	{
 		const char *name = cli_slot_name(slots, i);
 		const char *ws = cli_slot_wal_status(slots, i);
+		int64_t		retained;
+		cli_check_state s;
 
 		if (ws && strcmp(ws, "lost") == 0)
 			add_finding(r, CHECK_CRITICAL, "slot %s lost", name);
@@ -228,6 +295,17 @@ judge_slots(const cli_slots *slots, check_report *r)
 			add_finding(r, CHECK_WARNING, "slot %s wal_status %s", name, ws);
 		if (cli_slot_active(slots, i) == 0)
 			add_finding(r, CHECK_WARNING, "slot %s inactive", name);
+		if (cli_slot_retained(slots, i, &retained) &&
+			(s = over(t, THRESHOLD_RETAINED, (double) retained)) != CHECK_OK)
+		{
+			char		a[32],
+						b[32];
+
+			cli_format_bytes(retained, a, sizeof(a));
+			cli_format_bytes((int64_t) limit(t, THRESHOLD_RETAINED, s), b, sizeof(b));
+			add_finding(r, s, "slot %s retains %s of WAL, over the %s threshold retained=%s",
+						name, a, s == CHECK_CRITICAL ? "critical" : "warning", b);
+		}
 	}
 }
 
@@ -248,13 +326,99 @@ verdict(const check_report *r)
 }
 
 /*
+ * print_label
+ *		A perfdata label in single quotes; quotes and "=" (not allowed in a
+ *		label) become "_".
+ */
+static void
+print_label(const char *a, const char *b, const char *c)
+{
+	const char *parts[3] = {a, b, c};
+	int			k;
+
+	fputc('\'', stdout);
+	for (k = 0; k < 3; k++)
+	{
+		const char *p;
+
+		for (p = parts[k]; p && *p; p++)
+			fputc((*p == '\'' || *p == '=' || *p == '|') ? '_' : *p, stdout);
+	}
+	fputc('\'', stdout);
+}
+
+/* ";warn;crit;0" of a perfdata value, empty where no threshold is given. */
+static void
+print_thresholds(const cli_thresholds *t, cli_threshold_kind kind)
+{
+	fputc(';', stdout);
+	if (t->has_warning[kind])
+		printf(kind == THRESHOLD_LAG_SECONDS ? "%g" : "%.0f", t->warning[kind]);
+	fputc(';', stdout);
+	if (t->has_critical[kind])
+		printf(kind == THRESHOLD_LAG_SECONDS ? "%g" : "%.0f", t->critical[kind]);
+	fputs(";0", stdout);
+}
+
+/*
+ * print_perfdata
+ *		" | " and the perfdata: per node 'HOST:PORT lag_seconds'=Ns and
+ *		'HOST:PORT lag_bytes'=NB ("U" when unknown), per slot
+ *		'SLOT retained_bytes'=NB.
+ */
+static void
+print_perfdata(const RRcluster *rr, const cli_slots *slots, const cli_thresholds *t)
+{
+	int			i;
+	const char *sep = " | ";
+
+	for (i = 0; i < RRnodeCount(rr); i++)
+	{
+		char		node[300];
+		double		seconds = RRnodeLagSeconds(rr, i);
+		int64_t		bytes = RRnodeLagBytes(rr, i);
+
+		snprintf(node, sizeof(node), "%s:%s", cli_node_host(rr, i), cli_node_port(rr, i));
+		fputs(sep, stdout);
+		sep = " ";
+		print_label(node, " ", "lag_seconds");
+		if (seconds >= 0 && isfinite(seconds))
+			printf("=%.3fs", seconds);
+		else
+			fputs("=U", stdout);
+		print_thresholds(t, THRESHOLD_LAG_SECONDS);
+		fputc(' ', stdout);
+		print_label(node, " ", "lag_bytes");
+		if (bytes >= 0)
+			printf("=%" PRId64 "B", bytes);
+		else
+			fputs("=U", stdout);
+		print_thresholds(t, THRESHOLD_LAG_BYTES);
+	}
+	for (i = 0; slots != NULL && i < cli_slots_count(slots); i++)
+	{
+		int64_t		retained;
+
+		fputs(sep, stdout);
+		sep = " ";
+		print_label(cli_slot_name(slots, i), " ", "retained_bytes");
+		if (cli_slot_retained(slots, i, &retained))
+			printf("=%" PRId64 "B", retained);
+		else
+			fputs("=U", stdout);
+		print_thresholds(t, THRESHOLD_RETAINED);
+	}
+}
+
+/*
  * print_summary
  *		"REPLROUTE <STATE> - <findings, most severe first>; <context>", where
  *		the context is "primary h:p, N standbys routable" when there is a
- *		primary.  With no findings the context alone follows.
+ *		primary, then the perfdata.
  */
 static void
-print_summary(const RRcluster *rr, const check_report *r, cli_check_state state)
+print_summary(const RRcluster *rr, const check_report *r, cli_check_state state,
+			  const cli_slots *slots, const cli_thresholds *t)
 {
 	int			primary = RRprimaryNode(rr);
 	int			rank,
@@ -274,25 +438,31 @@ print_summary(const RRcluster *rr, const check_report *r, cli_check_state state)
 		printf("%sprimary %s:%s, %d standby%s routable", first ? "" : "; ",
 			   cli_node_host(rr, primary), cli_node_port(rr, primary),
 			   r->standbys_routable, r->standbys_routable == 1 ? "" : "s");
+	print_perfdata(rr, slots, t);
 	fputc('\n', stdout);
 }
 
 /*
  * print_connect_failure
- *		The summary line when there is no picture at all.
+ *		The summary line when there is no picture at all: the headline of
+ *		the message, then each node's reason on the same line.
  */
 static void
 print_connect_failure(cli_check_state state, const char *msg)
 {
 	char	   *line = cli_one_line(msg);
+	char	   *p;
 
+	for (p = line; *p; p++)
+		if (*p == '|')
+			*p = '/';
 	printf("REPLROUTE %s - %s\n", state_label(state), line);
 	free(line);
 }
 
 /*
  * cli_cmd_check
- *		replroute check [-o OPTIONS] CONNINFO
+ *		replroute check [-w THRESHOLD]... [-c THRESHOLD]... [-o OPTIONS] [CONNINFO]
  */
 int
 cli_cmd_check(const cli_args *args)
@@ -300,6 +470,8 @@ cli_cmd_check(const cli_args *args)
 	RRcluster  *rr = NULL;
 	check_report report = {NULL, 0, 0, 0};
 	cli_check_state state;
+	cli_slots	slots;
+	bool		have_slots = false;
 	char	   *fallback;
 	bool		reads_need_standby;
 	int			i;
@@ -332,20 +504,23 @@ cli_cmd_check(const cli_args *args)
 	free(fallback);
 
 	for (i = 0; i < RRnodeCount(rr); i++)
-		judge_node(rr, i, &report);
+	{
+		judge_node(rr, i, &args->thresholds, &report);
+		judge_lag(rr, i, &args->thresholds, &report);
+	}
 	judge_cluster(rr, reads_need_standby, &report);
 	if (RRprimaryNode(rr) >= 0)
 	{
-		cli_slots	slots;
-
 		cli_slots_read(rr, &slots);
-		judge_slots(&slots, &report);
-		cli_slots_free(&slots);
+		have_slots = true;
+		judge_slots(&slots, &args->thresholds, &report);
 	}
 
 	state = verdict(&report);
-	print_summary(rr, &report, state);
+	print_summary(rr, &report, state, have_slots ? &slots : NULL, &args->thresholds);
 
+	if (have_slots)
+		cli_slots_free(&slots);
 	for (i = 0; i < report.n; i++)
 		free(report.items[i].text);
 	free(report.items);

@@ -13,47 +13,6 @@
 #include "cli.h"
 
 /*
- * cli_cmd_route
- *		replroute route (--read | --write) [-o OPTIONS] CONNINFO
- *
- * Prints "host=H port=P" of the node RRreadConn/RRwriteConn hands out, in
- * connection-string syntax (quoted when needed) so it can be reused.
- */
-int
-cli_cmd_route(const cli_args *args)
-{
-	RRcluster  *rr = NULL;
-	PGconn	   *conn;
-	const char *host;
-	const char *port;
-	int			node;
-	int			rc;
-
-	if ((rc = cli_connect_or_report(args->conninfo, args->options, &rr)) != CLI_EXIT_OK)
-		return rc;
-
-	conn = args->intent == RR_READ ? RRreadConn(rr) : RRwriteConn(rr);
-	if (conn == NULL)
-	{
-		cli_error("%s", RRerrorMessage(rr));
-		cli_disconnect(&rr);
-		return CLI_EXIT_FAILURE;
-	}
-	node = RRlastNode(rr);
-	host = node >= 0 ? RRnodeHost(rr, node) : PQhost(conn);
-	port = node >= 0 ? RRnodePort(rr, node) : PQport(conn);
-
-	fputs("host=", stdout);
-	cli_print_conninfo_value(stdout, host ? host : "");
-	fputs(" port=", stdout);
-	cli_print_conninfo_value(stdout, port ? port : "");
-	fputc('\n', stdout);
-
-	cli_disconnect(&rr);
-	return cli_finish_stdout() ? CLI_EXIT_OK : CLI_EXIT_FAILURE;
-}
-
-/*
  * exec_options
  *		The options string to connect with: the user's, plus
  *		consistency=session when --token or --after-token needs it (a token
@@ -122,11 +81,12 @@ print_tuples(const PGresult *res)
 /*
  * print_result
  *		A successful result as psql -At shows it.  Returns false (with the
- *		error printed) for a result that is an error or that psql would need
- *		a protocol exchange for (COPY).
+ *		error printed on one line, naming the node that ran it) for a result
+ *		that is an error or that psql would need a protocol exchange for
+ *		(COPY).
  */
 static bool
-print_result(PGresult *res)
+print_result(const RRcluster *rr, PGresult *res)
 {
 	const char *tag;
 
@@ -155,15 +115,14 @@ print_result(PGresult *res)
 			break;
 	}
 	{
-		const char *msg = PQresultErrorMessage(res);
-		size_t		len = strlen(msg);
+		char	   *msg = cli_result_error(res);
+		int			node = RRlastNode(rr);
 
-		while (len > 0 && (msg[len - 1] == '\n' || msg[len - 1] == ' '))
-			len--;
-		if (len == 0)
-			cli_error("%s", PQresStatus(PQresultStatus(res)));
+		if (node >= 0)
+			cli_error("%s:%s: %s", cli_node_host(rr, node), cli_node_port(rr, node), msg);
 		else
-			cli_error("%.*s", (int) len, msg);
+			cli_error("%s", msg);
+		free(msg);
 	}
 	return false;
 }
@@ -171,7 +130,7 @@ print_result(PGresult *res)
 /*
  * cli_cmd_exec
  *		replroute exec (--read | --write) [--token] [--after-token LSN]
- *			[-o OPTIONS] CONNINFO SQL
+ *			[-o OPTIONS] [CONNINFO] SQL
  */
 int
 cli_cmd_exec(const cli_args *args)
@@ -199,14 +158,30 @@ cli_cmd_exec(const cli_args *args)
 		return CLI_EXIT_USAGE;
 	}
 
+	/* a statement no node can run: say why, from the nodes' reasons */
+	if (RRchooseNode(rr, args->intent, NULL, NULL) < 0)
+	{
+		char	   *headline = args->intent == RR_WRITE ?
+			cli_no_primary_headline(rr) : cli_no_read_headline(rr);
+
+		cli_error("%s", headline);
+		cli_print_node_reasons(stderr, rr);
+		free(headline);
+		cli_disconnect(&rr);
+		return CLI_EXIT_FAILURE;
+	}
+
+	cli_signals_statement(true);
 	res = RRexec(rr, args->intent, args->sql);
+	cli_signals_statement(false);
 	if (res == NULL)
 	{
+		/* the library's message says what became of the statement */
 		cli_error("%s", RRerrorMessage(rr));
 		cli_disconnect(&rr);
 		return CLI_EXIT_FAILURE;
 	}
-	ok = print_result(res);
+	ok = print_result(rr, res);
 	PQclear(res);
 
 	if (ok && args->token)

@@ -237,85 +237,51 @@ cli_finish_stdout(void)
 	return false;
 }
 
-/* ---- node facts as text ---- */
-
-/* The node's host as shown to users; never NULL. */
-const char *
-cli_node_host(const RRcluster *rr, int node)
-{
-	const char *h = RRnodeHost(rr, node);
-
-	return h ? h : "?";
-}
-
-/* The node's port as shown to users; never NULL. */
-const char *
-cli_node_port(const RRcluster *rr, int node)
-{
-	const char *p = RRnodePort(rr, node);
-
-	return p ? p : "?";
-}
-
 /*
- * cli_node_condition
- *		What the router makes of the node: "up", "down", "excluded" (it
- *		answered, but is not used: see RRnodeError) or "connecting" (no
- *		health answer yet).
+ * cli_print_wrapped
+ *		Print text after first (the start of the first line), broken at
+ *		spaces so that no line is longer than width columns where a word
+ *		allows; continuation lines start with cont.  Ends with a newline.
  */
-const char *
-cli_node_condition(const RRcluster *rr, int node)
+void
+cli_print_wrapped(FILE *out, const char *first, const char *cont, const char *text,
+				  size_t width)
 {
-	switch (RRnodeStatus(rr, node))
+	size_t		col = strlen(first);
+	const char *p = text;
+
+	fputs(first, out);
+	while (*p != '\0')
 	{
-		case RR_NODE_UP:
-			return RRnodeWalLsn(rr, node) ? "up" : "connecting";
-		case RR_NODE_DOWN:
-			return "down";
-		case RR_NODE_EXCLUDED:
-			return "excluded";
-		case RR_NODE_CONNECTING:
-			return "connecting";
+		size_t		wlen = strcspn(p, " ");
+
+		if (col > strlen(cont) && col + 1 + wlen > width && p != text)
+		{
+			fputc('\n', out);
+			fputs(cont, out);
+			col = strlen(cont);
+		}
+		else if (p != text)
+		{
+			fputc(' ', out);
+			col++;
+		}
+		fwrite(p, 1, wlen, out);
+		col += wlen;
+		p += wlen;
+		while (*p == ' ')
+			p++;
 	}
-	return "down";
+	fputc('\n', out);
 }
 
-/*
- * cli_state_name
- *		The "state" of the status table and JSON, as the interface contract
- *		defines it: "up" for a node that answered the health query (even if
- *		excluded), "down" otherwise.  cli_node_condition says more.
- */
-const char *
-cli_state_name(const RRcluster *rr, int node)
-{
-	const char *c = cli_node_condition(rr, node);
-
-	return (strcmp(c, "up") == 0 || strcmp(c, "excluded") == 0) ? "up" : "down";
-}
-
-/* "primary", "standby", "promoting", or NULL when unknown. */
-const char *
-cli_role_name(RRrole role)
-{
-	switch (role)
-	{
-		case RR_ROLE_PRIMARY:
-			return "primary";
-		case RR_ROLE_STANDBY:
-			return "standby";
-		case RR_ROLE_PROMOTING:
-			return "promoting";
-		case RR_ROLE_UNKNOWN:
-			break;
-	}
-	return NULL;
-}
+/* ---- units ---- */
 
 /*
  * cli_format_bytes
- *		"0 B", "512 B", "12.3 MB": binary multiples, as PostgreSQL's
- *		pg_size_pretty names them.
+ *		A size in at most 7 characters: "0 B", "1023 B", "9.9 kB", "123 kB",
+ *		"1023 MB" (binary multiples, named as PostgreSQL's pg_size_pretty
+ *		names them; one decimal below 10).
  */
 void
 cli_format_bytes(int64_t bytes, char *buf, size_t len)
@@ -334,17 +300,28 @@ cli_format_bytes(int64_t bytes, char *buf, size_t len)
 		v /= 1024.0;
 		u++;
 	}
-	snprintf(buf, len, "%.1f %s", v, units[u]);
+	if (v < 9.95)
+		snprintf(buf, len, "%.1f %s", v, units[u]);
+	else
+		snprintf(buf, len, "%.0f %s", v, units[u]);
 }
 
-/* Seconds with two decimals: "0.00 s". */
+/*
+ * cli_format_seconds
+ *		Seconds in at most 5 characters while below a day: "0.00", "10.02",
+ *		"123.4", "12345".
+ */
 void
 cli_format_seconds(double seconds, char *buf, size_t len)
 {
 	if (!isfinite(seconds))
 		snprintf(buf, len, "?");
+	else if (seconds < 99.995)
+		snprintf(buf, len, "%.2f", seconds);
+	else if (seconds < 999.95)
+		snprintf(buf, len, "%.1f", seconds);
 	else
-		snprintf(buf, len, "%.2f s", seconds);
+		snprintf(buf, len, "%.0f", seconds);
 }
 
 /*

@@ -22,25 +22,6 @@
 #define SLOTS_NCOLS		4
 
 /*
- * first_line
- *		A malloc'd copy of msg's first line with its white space tidied:
- *		RRerrorMessage puts one line per node after the summary line.
- */
-static char *
-first_line(const char *msg)
-{
-	size_t		len = strcspn(msg, "\n");
-	char	   *line = cli_malloc(len + 1);
-	char	   *tidy;
-
-	memcpy(line, msg, len);
-	line[len] = '\0';
-	tidy = cli_one_line(line);
-	free(line);
-	return tidy;
-}
-
-/*
  * cli_slots_read
  *		Fill *slots: the result of SLOTS_QUERY on the primary, or a reason.
  *		Release with cli_slots_free.
@@ -48,33 +29,40 @@ first_line(const char *msg)
 void
 cli_slots_read(RRcluster *rr, cli_slots *slots)
 {
-	PGconn	   *conn;
 	PGresult   *res;
 
 	slots->res = NULL;
 	slots->node = -1;
 	slots->error = NULL;
 
-	conn = RRwriteConn(rr);
-	if (conn == NULL)
+	if (RRstatus(rr) != RR_OK || RRprimaryNode(rr) < 0)
 	{
-		slots->error = first_line(RRerrorMessage(rr));
+		slots->error = cli_no_primary_headline(rr);
+		return;
+	}
+	cli_signals_statement(true);
+	res = RRexec(rr, RR_WRITE, SLOTS_QUERY);
+	cli_signals_statement(false);
+	if (res == NULL)
+	{
+		/* the library's first line says what happened to the statement */
+		const char *msg = RRerrorMessage(rr);
+		size_t		len = strcspn(msg, "\n");
+		char	   *line = cli_malloc(len + 1);
+
+		memcpy(line, msg, len);
+		line[len] = '\0';
+		slots->error = cli_one_line(line);
+		free(line);
 		return;
 	}
 	slots->node = RRlastNode(rr);
-	res = PQexec(conn, SLOTS_QUERY);
-	if (res == NULL)
-	{
-		slots->error = cli_one_line(PQerrorMessage(conn));
-		return;
-	}
 	if (PQresultStatus(res) != PGRES_TUPLES_OK || PQnfields(res) != SLOTS_NCOLS)
 	{
-		const char *msg = PQresultErrorMessage(res);
-
-		slots->error = (msg && *msg) ? cli_one_line(msg) :
-			cli_psprintf("unexpected answer from replroute.slots() (%s)",
-						 PQresStatus(PQresultStatus(res)));
+		slots->error = PQresultStatus(res) == PGRES_TUPLES_OK ?
+			cli_psprintf("unexpected answer from replroute.slots() (%d columns)",
+						 PQnfields(res)) :
+			cli_result_error(res);
 		PQclear(res);
 		return;
 	}

@@ -1,16 +1,28 @@
 /*-------------------------------------------------------------------------
  *
- * cli_status.c
- *		"replroute status": every node as the router sees it, then the
- *		primary's replication slots; as an aligned table or as one JSON
- *		object, once or again and again (--watch).
+ * status.c
+ *		"replroute status": the cluster in one header line (system
+ *		identifier, primary, timeline), every node as the router sees it,
+ *		notes on the nodes not in use (and on paused or not streaming
+ *		standbys), then the primary's replication slots; as an aligned table
+ *		that fits 80 columns with IPv4 hosts, or as one JSON object; once, or
+ *		again and again (--watch).
+ *
+ * The state column holds one word per node, the same word as the notes,
+ * the JSON "condition", check and metrics: RRreasonName() of the node's
+ * reason ("ok", "down", "connecting", "replay_paused", ...).  The JSON
+ * keeps the interface contract's "state" ("up": the node answered its
+ * health query; "down").
+ *
+ * Exit code: 0 when some node can serve (a primary, or a node fit for
+ * reads), 1 when none can, also when no node answered at all (the picture
+ * is printed all the same, the JSON too).
  *
  *-------------------------------------------------------------------------
  */
 #include <errno.h>
 #include <inttypes.h>
 #include <math.h>
-#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -19,44 +31,38 @@
 
 #include "cli.h"
 
-#define STATUS_NCOLS	9
+#define STATUS_NCOLS	8
+#define STATUS_WIDTH	80		/* notes are wrapped to this */
 
 static const char *const status_headers[STATUS_NCOLS] = {
-	"host", "port", "state", "role", "timeline", "wal_lsn", "lag_bytes",
-	"lag_seconds", "routable"
+	"host", "port", "state", "role", "tl", "wal_lsn", "lag", "lag_s"
 };
 static const bool status_right[STATUS_NCOLS] = {
-	false, true, false, false, true, false, true, true, false
+	false, true, false, false, true, false, true, true
 };
 
-/* Set by SIGINT/SIGTERM during --watch. */
-static volatile sig_atomic_t stop_requested = 0;
-
 /*
- * node_reason
- *		Why the node is not up and fit for reads, for the notes; never NULL.
+ * print_header_line
+ *		"cluster SYSID, primary HOST:PORT, timeline N".
  */
-static const char *
-node_reason(const RRcluster *rr, int i)
+static void
+print_header_line(const RRcluster *rr)
 {
-	const char *why = RRnodeError(rr, i);
+	uint64_t	sysid = RRsystemIdentifier(rr);
+	int			primary = RRprimaryNode(rr);
+	int			tli = cli_cluster_timeline(rr);
 
-	if (why != NULL && *why != '\0')
-		return why;
-	if (RRnodeStatus(rr, i) == RR_NODE_DOWN)
-		return "no answer";
-	if (RRnodeStatus(rr, i) != RR_NODE_EXCLUDED && RRnodeWalLsn(rr, i) == NULL)
-		return "reconnecting, no health answer yet";
-	return "no reason given";
-}
-
-/* Is node i a standby held back only by its lag? */
-static bool
-is_lagging(const RRcluster *rr, int i)
-{
-	const char *why = RRnodeError(rr, i);
-
-	return !RRnodeRoutable(rr, i) && why != NULL && strncmp(why, "lags ", 5) == 0;
+	if (sysid != 0)
+		printf("cluster %" PRIu64, sysid);
+	else
+		fputs("cluster unknown (no node answered)", stdout);
+	if (primary >= 0)
+		printf(", primary %s:%s", cli_node_host(rr, primary), cli_node_port(rr, primary));
+	else
+		fputs(", no primary", stdout);
+	if (tli >= 0)
+		printf(", timeline %d", tli);
+	fputs("\n\n", stdout);
 }
 
 /*
@@ -66,28 +72,22 @@ is_lagging(const RRcluster *rr, int i)
 static void
 add_node_row(cli_table *t, const RRcluster *rr, int i)
 {
-	const char *state = cli_state_name(rr, i);
-	const char *condition = cli_node_condition(rr, i);
 	const char *role = cli_role_name(RRnodeRole(rr, i));
 	const char *lsn = RRnodeWalLsn(rr, i);
-	const char *lag_colour = is_lagging(rr, i) ? CLI_YELLOW : NULL;
-	const char *state_colour;
+	RRreason	reason = RRnodeReason(rr, i);
 	int			tli = RRnodeTimeline(rr, i);
 	int64_t		lag_bytes = RRnodeLagBytes(rr, i);
 	double		lag_seconds = RRnodeLagSeconds(rr, i);
-	bool		routable = RRnodeRoutable(rr, i) == 1;
+	const char *lag_colour = NULL;
 	char		buf[64];
 
-	if (strcmp(condition, "up") == 0)
-		state_colour = CLI_GREEN;
-	else if (strcmp(condition, "down") == 0)
-		state_colour = CLI_RED;
-	else
-		state_colour = CLI_YELLOW;	/* excluded or connecting */
+	if (reason == RR_REASON_LAG_OVER_LIMIT || reason == RR_REASON_REPLAY_PAUSED ||
+		reason == RR_REASON_NOT_STREAMING)
+		lag_colour = CLI_YELLOW;
 
 	cli_table_cell(t, NULL, cli_node_host(rr, i));
 	cli_table_cell(t, NULL, cli_node_port(rr, i));
-	cli_table_cell(t, state_colour, state);
+	cli_table_cell(t, cli_reason_colour(reason), cli_node_condition(rr, i));
 	cli_table_cell(t, NULL, role ? role : "-");
 	if (tli >= 0)
 		snprintf(buf, sizeof(buf), "%d", tli);
@@ -105,12 +105,32 @@ add_node_row(cli_table *t, const RRcluster *rr, int i)
 	else
 		snprintf(buf, sizeof(buf), "-");
 	cli_table_cell(t, lag_colour, buf);
-	cli_table_cell(t, routable ? CLI_GREEN : CLI_RED, routable ? "yes" : "no");
+}
+
+/*
+ * node_note
+ *		The note on node i, or NULL if it needs none: why a node is not ok,
+ *		and what an ok standby's lag does not show yet (replay paused, WAL
+ *		receiver stopped).  malloc'd.
+ */
+static char *
+node_note(const RRcluster *rr, int i)
+{
+	if (RRnodeReason(rr, i) != RR_REASON_OK)
+		return cli_node_why(rr, i);
+	if (!cli_node_is_standby(rr, i))
+		return NULL;
+	if (RRnodeReplayPaused(rr, i) == 1)
+		return cli_strdup("replay is paused (its lag is within the limits so far)");
+	if (RRnodeStreaming(rr, i) == 0)
+		return cli_strdup("its WAL receiver is not streaming (its lag is within the "
+						  "limits so far)");
+	return NULL;
 }
 
 /*
  * print_notes
- *		One line per node that is not up and routable, saying why.
+ *		One note per node that needs one, each wrapped to 80 columns.
  */
 static void
 print_notes(const RRcluster *rr)
@@ -121,20 +141,21 @@ print_notes(const RRcluster *rr)
 
 	for (i = 0; i < n; i++)
 	{
-		const char *state = cli_node_condition(rr, i);
-		char	   *why;
+		char	   *note = node_note(rr, i);
+		char	   *first;
 
-		if (strcmp(state, "up") == 0 && RRnodeRoutable(rr, i))
+		if (note == NULL)
 			continue;
 		if (!header)
 		{
 			fputs("\nNotes:\n", stdout);
 			header = true;
 		}
-		why = cli_one_line(node_reason(rr, i));
-		printf("  %s:%s %s: %s\n", cli_node_host(rr, i), cli_node_port(rr, i),
-			   strcmp(state, "up") == 0 ? "not routable" : state, why);
-		free(why);
+		first = cli_psprintf("  %s:%s %s: ", cli_node_host(rr, i), cli_node_port(rr, i),
+							 cli_node_condition(rr, i));
+		cli_print_wrapped(stdout, first, "      ", note, STATUS_WIDTH);
+		free(first);
+		free(note);
 	}
 }
 
@@ -155,7 +176,11 @@ print_slots_table(const RRcluster *rr, const cli_slots *slots, bool colour)
 
 	if (slots->res == NULL)
 	{
-		printf("\nReplication slots: not available (%s)\n", slots->error);
+		char	   *why = cli_psprintf("(%s)", slots->error);
+
+		cli_print_wrapped(stdout, "\nReplication slots: not available ", "  ", why,
+						  STATUS_WIDTH + 1);
+		free(why);
 		return;
 	}
 	printf("\nReplication slots on the primary %s:%s:",
@@ -195,7 +220,7 @@ print_slots_table(const RRcluster *rr, const cli_slots *slots, bool colour)
 
 /*
  * print_table
- *		The human form: node table, notes, slots.
+ *		The human form: header line, node table, notes, slots.
  */
 static void
 print_table(const RRcluster *rr, const cli_slots *slots, bool colour)
@@ -204,6 +229,7 @@ print_table(const RRcluster *rr, const cli_slots *slots, bool colour)
 	int			n = RRnodeCount(rr);
 	int			i;
 
+	print_header_line(rr);
 	for (i = 0; i < n; i++)
 		add_node_row(t, rr, i);
 	cli_table_print(t, stdout, colour);
@@ -227,25 +253,64 @@ json_port(const char *port)
 		printf("%ld", v);
 }
 
+/* A JSON boolean for a 1/0/-1 accessor. */
+static void
+json_tristate(const char *key, int v)
+{
+	printf(",\"%s\":%s", key, v == 1 ? "true" : v == 0 ? "false" : "null");
+}
+
+/* The "cluster" member: system identifier (a string: 64 bits), primary, timeline. */
+static void
+print_json_cluster(const RRcluster *rr)
+{
+	uint64_t	sysid = RRsystemIdentifier(rr);
+	int			primary = RRprimaryNode(rr);
+	int			tli = cli_cluster_timeline(rr);
+
+	fputs("\"cluster\":{\"system_identifier\":", stdout);
+	if (sysid != 0)
+		printf("\"%" PRIu64 "\"", sysid);
+	else
+		fputs("null", stdout);
+	fputs(",\"primary\":", stdout);
+	if (primary >= 0)
+	{
+		fputs("{\"host\":", stdout);
+		cli_json_string(stdout, cli_node_host(rr, primary));
+		fputs(",\"port\":", stdout);
+		json_port(RRnodePort(rr, primary));
+		fputc('}', stdout);
+	}
+	else
+		fputs("null", stdout);
+	if (tli >= 0)
+		printf(",\"timeline\":%d}", tli);
+	else
+		fputs(",\"timeline\":null}", stdout);
+}
+
 /*
  * print_json
  *		The machine form: one JSON object on one line (one per refresh with
- *		--watch, i.e. JSON lines).  Unknown values are null.
+ *		--watch, i.e. JSON lines).  Unknown values are null.  error, when
+ *		given, says why no node can serve.
  */
 static void
-print_json(const RRcluster *rr, const cli_slots *slots)
+print_json(const RRcluster *rr, const cli_slots *slots, const char *error)
 {
 	int			n = RRnodeCount(rr);
 	int			i;
 
-	fputs("{\"nodes\":[", stdout);
+	fputc('{', stdout);
+	print_json_cluster(rr);
+	fputs(",\"nodes\":[", stdout);
 	for (i = 0; i < n; i++)
 	{
 		int			tli = RRnodeTimeline(rr, i);
 		int64_t		lag_bytes = RRnodeLagBytes(rr, i);
 		double		lag_seconds = RRnodeLagSeconds(rr, i);
-		const char *why = RRnodeError(rr, i);
-		const char *state = cli_state_name(rr, i);
+		char	   *why = cli_node_why(rr, i);
 
 		if (i > 0)
 			fputc(',', stdout);
@@ -254,7 +319,7 @@ print_json(const RRcluster *rr, const cli_slots *slots)
 		fputs(",\"port\":", stdout);
 		json_port(RRnodePort(rr, i));
 		fputs(",\"state\":", stdout);
-		cli_json_string(stdout, state);
+		cli_json_string(stdout, cli_node_state(rr, i));
 		fputs(",\"condition\":", stdout);
 		cli_json_string(stdout, cli_node_condition(rr, i));
 		fputs(",\"role\":", stdout);
@@ -275,11 +340,11 @@ print_json(const RRcluster *rr, const cli_slots *slots)
 			fputs(",\"lag_seconds\":null", stdout);
 		printf(",\"routable\":%s", RRnodeRoutable(rr, i) ? "true" : "false");
 		fputs(",\"reason\":", stdout);
-		if ((why && *why) || strcmp(state, "up") != 0)
-			cli_json_string(stdout, node_reason(rr, i));
-		else
-			fputs("null", stdout);
+		cli_json_string(stdout, why[0] ? why : NULL);
+		json_tristate("streaming", RRnodeStreaming(rr, i));
+		json_tristate("replay_paused", RRnodeReplayPaused(rr, i));
 		fputc('}', stdout);
+		free(why);
 	}
 	fputs("],\"slots\":[", stdout);
 	for (i = 0; i < cli_slots_count(slots); i++)
@@ -305,49 +370,65 @@ print_json(const RRcluster *rr, const cli_slots *slots)
 		fputs(",\"slots_error\":", stdout);
 		cli_json_string(stdout, slots->error);
 	}
+	if (error != NULL)
+	{
+		fputs(",\"error\":", stdout);
+		cli_json_string(stdout, error);
+	}
 	fputs("}\n", stdout);
+}
+
+/*
+ * serve_error
+ *		NULL when some node can serve, else why none can (malloc'd): the
+ *		library's message when no node answered at all, on one line.
+ */
+static char *
+serve_error(const RRcluster *rr)
+{
+	char	   *no_primary;
+	char	   *msg;
+
+	if (RRstatus(rr) != RR_OK)
+	{
+		const char *m = RRerrorMessage(rr);
+		size_t		len = strcspn(m, "\n");
+
+		msg = cli_malloc(len + 1);
+		memcpy(msg, m, len);
+		msg[len] = '\0';
+		if (len > 0 && msg[len - 1] == ':')
+			msg[len - 1] = '\0';
+		return msg;
+	}
+	if (cli_cluster_can_serve(rr))
+		return NULL;
+	no_primary = cli_no_primary_headline(rr);
+	msg = cli_psprintf("no node can serve: %s, and no standby is fit for reads", no_primary);
+	free(no_primary);
+	return msg;
 }
 
 /*
  * print_status
  *		One picture of the cluster, from the handle's latest health round.
+ *		Returns true when some node can serve.
  */
-static void
+static bool
 print_status(RRcluster *rr, bool json, bool colour)
 {
 	cli_slots	slots;
+	char	   *error = serve_error(rr);
+	bool		ok = (error == NULL);
 
 	cli_slots_read(rr, &slots);
 	if (json)
-		print_json(rr, &slots);
+		print_json(rr, &slots, error);
 	else
 		print_table(rr, &slots, colour);
 	cli_slots_free(&slots);
-}
-
-/* SIGINT/SIGTERM handler during --watch: stop after this picture. */
-static void
-request_stop(int signo)
-{
-	(void) signo;
-	stop_requested = 1;
-}
-
-/*
- * sleep_seconds
- *		Sleep, returning early when a stop is requested.
- */
-static void
-sleep_seconds(double seconds)
-{
-	struct timespec ts;
-
-	ts.tv_sec = (time_t) seconds;
-	ts.tv_nsec = (long) ((seconds - (double) ts.tv_sec) * 1e9);
-	if (ts.tv_nsec >= 1000000000L)
-		ts.tv_nsec = 999999999L;
-	while (!stop_requested && nanosleep(&ts, &ts) != 0 && errno == EINTR)
-		;
+	free(error);
+	return ok;
 }
 
 /*
@@ -369,31 +450,34 @@ print_watch_header(double seconds)
 
 /*
  * watch
- *		Picture after picture until SIGINT/SIGTERM or a closed stdout.  On a
+ *		Picture after picture until a signal or a closed stdout.  On a
  *		terminal each one replaces the last (clear screen, cursor home);
- *		elsewhere they follow each other, separated by a blank line.
+ *		elsewhere they follow each other, separated by a blank line.  A
+ *		handle on which no node answered is connected anew each time.
  *		Returns the exit code: 0 once a picture was printed.
  */
 static int
-watch(RRcluster *rr, const cli_args *args)
+watch(RRcluster **rrp, const cli_args *args)
 {
-	struct sigaction sa;
 	bool		tty = isatty(STDOUT_FILENO) == 1;
 	bool		colour = !args->json && cli_use_colour();
 	int			shown = 0;
 
-	memset(&sa, 0, sizeof(sa));
-	sa.sa_handler = request_stop;
-	sigemptyset(&sa.sa_mask);
-	sa.sa_flags = 0;			/* no SA_RESTART: interrupt the sleep */
-	sigaction(SIGINT, &sa, NULL);
-	sigaction(SIGTERM, &sa, NULL);
-
-	while (!stop_requested)
+	cli_signals_watch(true);
+	while (!cli_signals_stop_requested())
 	{
 		if (shown > 0)
-			(void) RRrefresh(rr);	/* all nodes down still makes a picture */
-		if (stop_requested)
+		{
+			if (RRstatus(*rrp) != RR_OK)
+			{
+				cli_disconnect(rrp);
+				if (cli_connect(args->conninfo, args->options, rrp) == CONNECT_NO_MEMORY)
+					cli_out_of_memory();
+			}
+			if (RRstatus(*rrp) == RR_OK)
+				(void) RRrefresh(*rrp); /* all nodes down still makes a picture */
+		}
+		if (cli_signals_stop_requested())
 			break;
 		if (args->json)
 			;					/* JSON lines: no separators */
@@ -404,36 +488,59 @@ watch(RRcluster *rr, const cli_args *args)
 		}
 		else if (shown > 0)
 			fputc('\n', stdout);
-		print_status(rr, args->json, colour);
+		(void) print_status(*rrp, args->json, colour);
 		if (!cli_finish_stdout())
 			return shown > 0 ? CLI_EXIT_OK : CLI_EXIT_FAILURE;
 		shown++;
-		sleep_seconds(args->watch_seconds);
+		cli_signals_sleep(args->watch_seconds);
 	}
 	return CLI_EXIT_OK;
 }
 
 /*
  * cli_cmd_status
- *		replroute status [--json] [--watch [SECONDS]] [-o OPTIONS] CONNINFO
+ *		replroute status [--json] [--watch [SECONDS]] [-o OPTIONS] [CONNINFO]
  */
 int
 cli_cmd_status(const cli_args *args)
 {
 	RRcluster  *rr = NULL;
 	int			rc;
+	bool		ok;
 
-	if ((rc = cli_connect_or_report(args->conninfo, args->options, &rr)) != CLI_EXIT_OK)
-		return rc;
-	/* RRconnect returns once it can route: show every node */
-	(void) RRrefresh(rr);
+	switch (cli_connect(args->conninfo, args->options, &rr))
+	{
+		case CONNECT_OK:
+			/* RRconnect returns once it can route: show every node */
+			(void) RRrefresh(rr);
+			break;
+		case CONNECT_FAILED:
+			/* no node answered: the picture says so, and so does stderr */
+			cli_error("%s", RRerrorMessage(rr));
+			break;
+		case CONNECT_INVALID:
+			cli_error("%s", RRerrorMessage(rr));
+			cli_hint_help();
+			cli_disconnect(&rr);
+			return CLI_EXIT_USAGE;
+		case CONNECT_NO_MEMORY:
+			cli_error("out of memory");
+			return CLI_EXIT_FAILURE;
+	}
 
 	if (args->watch)
-		rc = watch(rr, args);
+		rc = watch(&rr, args);
 	else
 	{
-		print_status(rr, args->json, !args->json && cli_use_colour());
-		rc = cli_finish_stdout() ? CLI_EXIT_OK : CLI_EXIT_FAILURE;
+		ok = print_status(rr, args->json, !args->json && cli_use_colour());
+		rc = cli_finish_stdout() && ok ? CLI_EXIT_OK : CLI_EXIT_FAILURE;
+		if (!ok && RRstatus(rr) == RR_OK)
+		{
+			char	   *why = serve_error(rr);
+
+			cli_error("%s", why);
+			free(why);
+		}
 	}
 	cli_disconnect(&rr);
 	return rc;

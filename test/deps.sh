@@ -1,7 +1,8 @@
 # deps.sh: the Debian packages replroute needs to build, test and demo, and
 # how to get them.  Sourced by test/make_test.sh and examples/demo/make_demo.sh.
 #
-#   rr_missing_packages     prints the missing ones (space-separated)
+#   rr_missing_packages [test]  prints the missing ones (space-separated);
+#                           "test" adds those only "make test" needs
 #   rr_install_packages P.. apt-get installs them (root only)
 
 PG_MAJOR=${PG_MAJOR:-15}
@@ -17,10 +18,19 @@ postgresql-$PG_MAJOR postgresql-server-dev-$PG_MAJOR postgresql-common
 libipc-run-perl python3 python3-django python3-psycopg2
 python3-venv python3-pip python3-setuptools python3-wheel pgbouncer locales"
 
+# for "make test" only: promtool (in Debian's prometheus package),
+# node_exporter and postgres_exporter, for the test of "replroute metrics"
+# and of examples/monitoring (test/t/032_cli_monitoring.pl runs them itself
+# on free loopback ports; the packages' own services are not used).
+RR_TEST_PACKAGES="prometheus prometheus-node-exporter prometheus-postgres-exporter"
+
+# rr_missing_packages [test]: with "test", the test-only packages too
 rr_missing_packages()
 {
 	_missing=""
-	for _p in $RR_PACKAGES; do
+	_wanted=$RR_PACKAGES
+	[ "${1:-}" = test ] && _wanted="$RR_PACKAGES $RR_TEST_PACKAGES"
+	for _p in $_wanted; do
 		if ! dpkg-query -W -f='${Status}' "$_p" 2>/dev/null | grep -q "install ok installed"; then
 			_missing="$_missing $_p"
 		fi

@@ -28,7 +28,7 @@ srcdir=$(cd "$(dirname "$0")/.." && pwd)
 
 say() { printf 'make test: %s\n' "$*"; }
 
-missing=$(rr_missing_packages)
+missing=$(rr_missing_packages test)
 work=$srcdir
 
 cleanup()

@@ -50,7 +50,7 @@ for my $claim (
 	like($out, $claim, "claim: $claim");
 }
 like($out, qr/^\$ pg_basebackup .* -R -S standby1/m, 'the cluster is built the way one does it by hand');
-like($out, qr/host\s+port\s+state\s+role\s+timeline/, 'replroute status is shown');
+like($out, qr/host\s+port\s+state\s+role\s+tl\s+wal_lsn/, 'replroute status is shown');
 unlike($out, qr/\e\[/, 'no colour with NO_COLOR');
 my ($ndirs, $procs) = leftovers();
 is($ndirs, 0, 'its temporary directory is gone');

@@ -264,7 +264,7 @@ for my $c ([ 'keyword/value', $ci, 0 ], [ 'URI', $uri, 0 ], [ 'scram role', $ci_
 {
 	my ($form, $conninfo, $check_rc) = @$c;
 	($rc, $out, $err) = cli("status ($form)", 0, 'status', $conninfo);
-	is(scalar(() = $out =~ /^127\.0\.0\.1\s+\d+\s+up\s/mg), 3,
+	is(scalar(() = $out =~ /^127\.0\.0\.1\s+\d+\s+ok\s/mg), 3,
 		"status ($form): the three nodes are up");
 	($rc, $out, $err) = cli("status --json ($form)", 0, 'status', '--json', $conninfo);
 	my $doc = eval { decode_json($out) };
@@ -347,7 +347,7 @@ cli('exec, wrong password', 1, 'exec', '--read', $ci_wrong, 'SELECT 1');
 
 # the plain role: status works, its slot section says slots are unavailable
 ($rc, $out, $err) = cli("status as $plain", 0, 'status', $ci_plain);
-is(scalar(() = $out =~ /^127\.0\.0\.1\s+\d+\s+up\s/mg), 3,
+is(scalar(() = $out =~ /^127\.0\.0\.1\s+\d+\s+ok\s/mg), 3,
 	"status as $plain: the three nodes are up");
 like($out, qr/^Replication slots: not available \(.*permission denied for function slots/m,
 	"status as $plain: slots not available, and why");

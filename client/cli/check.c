@@ -141,7 +141,7 @@ have_lag_thresholds(const cli_thresholds *t)
  *		down, connecting						WARNING
  *		foreign_cluster							CRITICAL
  *		extension_missing						UNKNOWN
- *		extension_version						WARNING
+ *		extension_version, health_query_failed	WARNING
  *		old_primary, competing_primary			CRITICAL (writable on an older
  *												timeline; split brain)
  *		lag_over_limit, replay_paused,
@@ -169,7 +169,9 @@ judge_node(const RRcluster *rr, int i, const cli_thresholds *t, check_report *r)
 		case RR_REASON_DOWN:
 		case RR_REASON_CONNECTING:
 		case RR_REASON_EXTENSION_VERSION:
+		case RR_REASON_HEALTH_QUERY_FAILED:
 		case RR_REASON_LAG_UNKNOWN:
+		default:				/* a reason newer than this tool */
 			add_finding(r, CHECK_WARNING, "node %s:%s %s: %s", host, port, word, why);
 			break;
 		case RR_REASON_FOREIGN_CLUSTER:

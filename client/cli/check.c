@@ -446,8 +446,8 @@ print_summary(const RRcluster *rr, const check_report *r, cli_check_state state,
 
 /*
  * print_connect_failure
- *		The summary line when there is no picture at all: the headline of
- *		the message, then each node's reason on the same line.
+ *		The summary line when there is no picture at all: the library's
+ *		message (its headline, then each node's reason) made one line.
  */
 static void
 print_connect_failure(cli_check_state state, const char *msg)

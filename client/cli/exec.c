@@ -1,8 +1,10 @@
 /*-------------------------------------------------------------------------
  *
- * cli_exec.c
- *		"replroute route" (where would this go?) and "replroute exec" (run
- *		one SQL string through the router, print like psql -At).
+ * exec.c
+ *		"replroute exec": run one SQL string through the router and print
+ *		the rows like psql -At.  A statement's error is one line naming the
+ *		node that ran it; when no node can run it, the headline is chosen
+ *		on the nodes' reasons and every node's reason follows.
  *
  *-------------------------------------------------------------------------
  */

@@ -1,8 +1,9 @@
 /*-------------------------------------------------------------------------
  *
- * cli_output.c
+ * output.c
  *		Output helpers of the replroute tool: error messages, memory,
- *		colour, aligned tables, JSON strings and human-readable units.
+ *		wrapped text, colour, aligned tables, JSON strings and
+ *		human-readable units.
  *
  *-------------------------------------------------------------------------
  */
@@ -47,7 +48,7 @@ cli_hint_help(void)
 
 /*
  * cli_out_of_memory
- *		Report and exit.  The atexit handler of cli_main.c releases the
+ *		Report and exit.  The atexit handler of main.c releases the
  *		cluster handle, if any.
  */
 void

@@ -1,8 +1,10 @@
 /*-------------------------------------------------------------------------
  *
- * cli_slots.c
- *		The primary's replication slots, as "status" and "check" show them:
- *		replroute.slots() run on the connection RRwriteConn() gives.
+ * slots.c
+ *		The primary's replication slots, as "status", "check" and "metrics"
+ *		show them: replroute.slots() run through RRexec on the primary, so
+ *		that the wait is bounded like any statement's (a primary that stops
+ *		answering is given up after node_timeout) and a signal cancels it.
  *
  * Reading slots needs pg_monitor and a reachable primary; when either is
  * missing the caller gets a one-line reason instead, never a failure of

@@ -333,6 +333,15 @@ ok($doc, 'status --json: a JSON object although no node answered') or diag($out)
 is_deeply([ map { [ $_->{state}, $_->{condition} ] } @{ $doc->{nodes} // [] } ],
 	[ [ 'down', 'down' ] ], 'status --json: the node is down');
 like($doc->{error} // '', qr/^no node answered/, 'status --json: error says why');
+($rc, $out, $err) = cli('metrics', "host=127.0.0.1 port=$free_port");
+is($rc, 0, 'metrics: no node answered, still exits 0 (the exposition says so)');
+like($out, qr/^replroute_cluster_up 0\n/m, 'metrics: replroute_cluster_up 0');
+like($out, qr/^replroute_node_up\{host="127\.0\.0\.1",port="$free_port"\} 0\n/m,
+	'metrics: the node is down');
+like($out, qr/^replroute_node_reason\{host="127\.0\.0\.1",port="$free_port",reason="down"\} 1\n/m,
+	'metrics: reason down');
+unlike($out, qr/^replroute_node_lag_seconds\{/m, 'metrics: no lag for a node that is down');
+like($err, qr/^replroute: error: no node answered/, 'metrics: and the error on stderr');
 
 # CONNINFO from the environment: PGHOST and PGPORT with lists (psql habits)
 {

@@ -533,7 +533,7 @@ SKIP:
 		[ 'pgstream', [ $pp, $p1, $p2, $port{pgstream} ], 1,
 			qr/^REPLROUTE WARNING - node 127\.0\.0\.1:$port{pgstream} (connecting|down): / ],
 		[ 'pgjunk', [ $pp, $p1, $p2, $port{pgjunk} ], 1,
-			qr/^REPLROUTE WARNING - node 127\.0\.0\.1:$port{pgjunk} (down|connecting|extension_version): / ],
+			qr/^REPLROUTE WARNING - node 127\.0\.0\.1:$port{pgjunk} (down|connecting|extension_version|health_query_failed): / ],
 		# UNKNOWN (noext) outranks WARNING (the others)
 		[ 'every liar', \@order, 3, qr/^REPLROUTE UNKNOWN - node 127\.0\.0\.1:$port{noext} extension_missing: / ],
 		# without the real nodes: no primary, CRITICAL (and where the only

@@ -21,7 +21,7 @@
 #     "apt-get install -f" if dependencies are missing); then, against the
 #     packaged files: the pg_regress suite (debian/tests/installcheck, in a
 #     pg_virtualenv cluster, as the test user), test/deb_example.pl (the
-#     README's C example built with pkg-config from libreplroute-dev and
+#     C example of doc/client.md built with pkg-config from libreplroute-dev and
 #     run against a primary and a standby, the CLI), replroute --version,
 #     man replroute, and every option of --help in the man page.
 #  6. "dpkg --purge" of the packages leaves none of their files; make

@@ -4,7 +4,7 @@
 # The Debian packages as their user meets them: run by test/deb_check.sh
 # after "dpkg -i" on a machine whose "make install" files were removed.
 # The extension from postgresql-NN-replroute on a primary and a streaming
-# standby, the README's C example built with pkg-config from
+# standby, the C example of doc/client.md built with pkg-config from
 # libreplroute-dev against libreplroute1, and the CLI from replroute.
 # (Not in test/t: it needs the packages installed.)
 
@@ -65,10 +65,10 @@ is(owner('/usr/include/replroute.h'), 'libreplroute-dev', 'replroute.h is from l
 is(owner("$libdir/libreplroute.a"), 'libreplroute-dev', 'libreplroute.a is from libreplroute-dev');
 is(owner("$libdir/libreplroute.so.1"), 'libreplroute1', 'libreplroute.so.1 is from libreplroute1');
 
-# the README's C example (the same extraction as test/t/040_c_example.pl)
-my $readme = slurp_file('README.md');
-my ($code) = $readme =~ /## C library: libreplroute\n\n```c\n(.*?)```/s;
-ok(defined $code && $code =~ /RRconnect/, 'the README has a C example');
+# the C example of doc/client.md (the same extraction as test/t/040_c_example.pl)
+my $doc = slurp_file('doc/client.md');
+my ($code) = $doc =~ /^# The C library: libreplroute\n\n```c\n(.*?)```/s;
+ok(defined $code && $code =~ /RRconnect/, 'doc/client.md has a C example');
 my $dir = PostgreSQL::Test::Utils::tempdir;
 open my $fh, '>', "$dir/example.c" or die "could not write $dir/example.c: $!";
 print $fh $code // '';

@@ -1,5 +1,5 @@
 
-# Copyright: see README.md
+# Copyright (c) 2026, The replroute Developers (see LICENSE)
 
 =pod
 

@@ -1,5 +1,5 @@
 
-# Copyright: see README.md
+# Copyright (c) 2026, The replroute Developers (see LICENSE)
 
 # The client's health query, across extension versions and poolers:
 #

@@ -1,5 +1,5 @@
 
-# Copyright: see README.md
+# Copyright (c) 2026, The replroute Developers (see LICENSE)
 
 # Freshness you can prove: every lag figure replroute shows, and every read
 # it routes, against a ground truth this test measures itself (all nodes

@@ -1,5 +1,5 @@
 
-# Copyright: see README.md
+# Copyright (c) 2026, The replroute Developers (see LICENSE)
 
 # A slow answer is old, not absent, and a slow node costs nothing to reads
 # served elsewhere.  Standby2 is reached through a proxy that delays every

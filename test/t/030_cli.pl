@@ -1,5 +1,5 @@
 
-# Copyright: see README.md
+# Copyright (c) 2026, The replroute Developers (see LICENSE)
 
 # The replroute command-line tool against a primary and two streaming
 # standbys: status (table, JSON, colour, --watch), check and its exit codes

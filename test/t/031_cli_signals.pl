@@ -1,5 +1,5 @@
 
-# Copyright: see README.md
+# Copyright (c) 2026, The replroute Developers (see LICENSE)
 
 # The replroute tool ends promptly on SIGINT (exit 130) and SIGTERM (exit
 # 143), also while a statement runs inside the library (libpq retries its

@@ -1,5 +1,5 @@
 
-# Copyright: see README.md
+# Copyright (c) 2026, The replroute Developers (see LICENSE)
 
 # What an operator sees, on a cluster whose second standby has its replay
 # paused while the primary writes:

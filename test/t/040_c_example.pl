@@ -1,6 +1,6 @@
 
-# The README's C example, compiled against the installed library with
-# pkg-config exactly as the README says, run against a real cluster; and
+# The C example of doc/client.md, compiled against the installed library with
+# pkg-config exactly as it says, run against a real cluster; and
 # the installed library's shape (SONAME, static archive).
 
 use strict;
@@ -11,9 +11,9 @@ use PostgreSQL::Test::Utils;
 use Test::More;
 use ReplrouteTest;
 
-my $readme = slurp_file('README.md');
-my ($code) = $readme =~ /## C library: libreplroute\n\n```c\n(.*?)```/s;
-ok(defined $code && $code =~ /RRconnect/, 'the README has a C example');
+my $doc = slurp_file('doc/client.md');
+my ($code) = $doc =~ /^# The C library: libreplroute\n\n```c\n(.*?)```/s;
+ok(defined $code && $code =~ /RRconnect/, 'doc/client.md has a C example');
 my $lines = () = ($code // '') =~ /;\s*$/mg;
 note("the example has $lines statements");
 

@@ -1,5 +1,5 @@
 
-# Copyright: see README.md
+# Copyright (c) 2026, The replroute Developers (see LICENSE)
 
 # Server answers that lie.  A primary and two streaming standbys, and in the
 # same host list nodes that answer the health probe wrongly:

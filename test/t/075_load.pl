@@ -1,5 +1,5 @@
 
-# Copyright: see README.md
+# Copyright (c) 2026, The replroute Developers (see LICENSE)
 
 # Load: 32 concurrent pgbench clients calling replroute.node_status() on a
 # standby while the primary writes heavily.  No errors, and replay keeps up:

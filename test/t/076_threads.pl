@@ -1,5 +1,5 @@
 
-# Copyright: see README.md
+# Copyright (c) 2026, The replroute Developers (see LICENSE)
 
 # Threads: several threads, each with its own RRcluster handle, reading and
 # writing at once through test/thread_test, which is built with

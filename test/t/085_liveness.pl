@@ -1,5 +1,5 @@
 
-# Copyright: see README.md
+# Copyright (c) 2026, The replroute Developers (see LICENSE)
 
 # No call waits on a hung node.  Through the C driver (ASan/UBSan), with
 # node_timeout 2 s and check_interval 100 ms (the defaults):

@@ -1,5 +1,5 @@
 
-# Copyright: see README.md
+# Copyright (c) 2026, The replroute Developers (see LICENSE)
 
 # A slow resolver costs calls nothing.  Standby2 is listed by a host name
 # whose lookup takes 1.5 s (test/slowdns.so, an LD_PRELOAD getaddrinfo that

@@ -1,5 +1,5 @@
 
-# Copyright: see README.md
+# Copyright (c) 2026, The replroute Developers (see LICENSE)
 
 # Privileges and secrets.  A role with neither superuser nor pg_monitor can
 # use node_status(), is_routable() and wait_for_lsn on every node and

@@ -224,14 +224,18 @@ cmp_ok(time - $t0, '<', 1.0, '... at once');
 $r = parse_loop($dt->cmd('writeloop 20 0 SELECT 1'));
 is($r->{fail}, 0, "terminate: and the ones after ($r->{line})");
 
-# an idle statement connection terminated: nothing fails
-$primary->safe_psql('postgres', "SELECT pg_terminate_backend($_)") for backends($primary, 'statement');
+# an idle statement connection terminated: nothing fails (the backend is
+# waited for: pg_terminate_backend only signals it, and a statement sent
+# before it is gone meets a live backend that dies under it, a write in
+# flight, above)
+$primary->safe_psql('postgres', "SELECT pg_terminate_backend($_, 5000)")
+  for backends($primary, 'statement');
 like($dt->cmd('write SELECT 1'), qr/^ok $pp 1/,
 	'terminate: an idle terminated connection is reopened before the write: no failure');
 # the health connections terminated: nothing fails
 for my $n ($primary, $s1, $s2)
 {
-	$n->safe_psql('postgres', "SELECT pg_terminate_backend($_)") for backends($n, 'probe');
+	$n->safe_psql('postgres', "SELECT pg_terminate_backend($_, 5000)") for backends($n, 'probe');
 }
 $r = parse_loop($dt->cmd('writeloop 20 5000 SELECT 1'));
 is($r->{fail}, 0, "terminate: health connections terminated: no write failed ($r->{line})");

@@ -10,6 +10,11 @@
  *
  * Usage: thread_test CONNINFO [NTHREADS [ITERATIONS]]
  *
+ * The table regress_replroute_threads (t int, i bigint) must exist, empty,
+ * on every node: the caller creates it and waits for the standbys to replay
+ * it (a read of a thread without read-your-writes may go to any standby
+ * within its lag limit, one that has not replayed the CREATE yet too).
+ *
  * Each thread connects with options of its own (round_robin, random,
  * least_lag, consistency=session, in turn), then ITERATIONS times: a write
  * (INSERT of its own row), a read of its own row count, and every tenth
@@ -203,8 +208,6 @@ main(int argc, char **argv)
 	long		iterations = argc > 3 ? atol(argv[3]) : 100;
 	pthread_t	tids[MAX_THREADS];
 	worker		workers[MAX_THREADS];
-	RRcluster  *rr;
-	PGresult   *res;
 	int			i,
 				rc,
 				bad = 0;
@@ -215,22 +218,6 @@ main(int argc, char **argv)
 				MAX_THREADS);
 		return 2;
 	}
-
-	/* a fresh table, through a handle of the main thread, finished first */
-	rr = RRconnect(argv[1], NULL);
-	res = rr ? RRexec(rr, RR_WRITE, "SET client_min_messages = warning; "
-					  "DROP TABLE IF EXISTS " TABLE "; "
-					  "CREATE TABLE " TABLE " (t int, i bigint)") : NULL;
-	if (res == NULL || PQresultStatus(res) != PGRES_COMMAND_OK)
-	{
-		fprintf(stderr, "thread_test: could not create the table: %s\n",
-				res ? PQresultErrorMessage(res) : RRerrorMessage(rr));
-		PQclear(res);
-		RRfinish(rr);
-		return 1;
-	}
-	PQclear(res);
-	RRfinish(rr);
 
 	memset(workers, 0, sizeof(workers));
 	for (i = 0; i < nthreads; i++)

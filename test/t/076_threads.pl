@@ -29,6 +29,11 @@ local $ENV{TSAN_OPTIONS} = 'halt_on_error=1 exitcode=66';
 for my $case ([ 2, 200 ], [ 4, 100 ])
 {
 	my ($threads, $iterations) = @$case;
+	# a fresh table, replayed everywhere before the threads start
+	$primary->safe_psql('postgres',
+		'DROP TABLE IF EXISTS regress_replroute_threads; '
+		  . 'CREATE TABLE regress_replroute_threads (t int, i bigint)');
+	$primary->wait_for_catchup($_) for ($s1, $s2);
 	my ($out, $err) = ('', '');
 	IPC::Run::run([ $bin, $ci, $threads, $iterations ],
 		'<', \undef, '>', \$out, '2>', \$err,

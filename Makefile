@@ -3,6 +3,7 @@
 #   make / make install      extension, library, header, pkg-config file, CLI
 #   make installcheck        pg_regress (sql/, expected/) and TAP (test/t/)
 #   make test                everything, from a fresh Debian machine (see README)
+#   make test-versions       server-side suites on PostgreSQL 17, 18, 19
 #   make demo, make bench    see README
 
 MODULE_big = replroute
@@ -17,6 +18,8 @@ PGFILEDESC = "replroute - replica health and lag for read routing"
 EXTENSION = replroute
 DATA = replroute--1.0.sql
 
+# expected/*_1.out: the same output as PostgreSQL 18 and later word it
+# (their out-of-range messages for settings name the unit on both bounds)
 REGRESS = node_status bad_input privileges slots hostile
 
 # TAP tests live in test/t (the project's fixed layout), not t/.
@@ -63,11 +66,16 @@ client-clean:
 # ---------------------------------------------------------------------------
 # Test entry points (see test/make_test.sh for "make test")
 
-.PHONY: test installcheck-regress installcheck-tap check-client check-fuzz \
-	fuzz demo bench
+.PHONY: test test-versions installcheck-regress installcheck-tap check-client \
+	check-fuzz fuzz demo bench
 
 test:
 	@$(srcdir)/test/make_test.sh
+
+# PostgreSQL 17, 18 and 19 from Debian's source packages, cached between
+# runs, and the server-side suites on each (test/versions/test_versions.sh)
+test-versions:
+	@$(srcdir)/test/versions/test_versions.sh
 
 demo:
 	@$(srcdir)/examples/demo/make_demo.sh

@@ -13,6 +13,14 @@ RR_PACKAGES="make gcc clang libclang-rt-14-dev pkg-config libpq-dev
 postgresql-$PG_MAJOR postgresql-server-dev-$PG_MAJOR postgresql-common
 libipc-run-perl python3 python3-django python3-psycopg2"
 
+# "make test-versions" besides (test/versions/): building PostgreSQL from
+# its release tarball needs bison, flex and Perl (17 and later ship no
+# generated parsers), zlib's headers (configure's default), and bzip2 for
+# the tarball; the TAP framework needs IPC::Run (above) and Perl's core
+# Test::More and Time::HiRes.
+RR_VERSION_PACKAGES="make gcc bison flex perl zlib1g-dev bzip2 xz-utils
+debian-archive-keyring"
+
 rr_missing_packages()
 {
 	_missing=""

@@ -34,6 +34,11 @@
 #   RR_PG_JOBS    make -j (default 2)
 set -eu
 
+# Called from "make test-versions": PostgreSQL's own build generates its
+# headers only in a top-level make (MAKELEVEL 0), so drop what the calling
+# make passed down.
+unset MAKELEVEL MAKEFLAGS MFLAGS MAKEOVERRIDES
+
 major=${1:?usage: build_pg.sh MAJOR}
 cache=${RR_PG_CACHE:-/var/cache/replroute-pg}
 jobs=${RR_PG_JOBS:-2}

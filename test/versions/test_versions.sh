@@ -26,6 +26,11 @@
 # directory.
 set -eu
 
+# Called from "make test-versions": PostgreSQL's own build generates its
+# headers only in a top-level make (MAKELEVEL 0), so drop what the calling
+# make passed down.
+unset MAKELEVEL MAKEFLAGS MFLAGS MAKEOVERRIDES
+
 srcdir=$(cd "$(dirname "$0")/../.." && pwd)
 . "$srcdir/test/deps.sh"
 

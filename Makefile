@@ -11,7 +11,8 @@ OBJS = \
 	extension/node_state.o \
 	extension/node_status.o \
 	extension/replroute.o \
-	extension/shared_memo.o \
+	extension/sampler.o \
+	extension/shared_state.o \
 	extension/wait_for_lsn.o
 PGFILEDESC = "replroute - replica health and lag for read routing"
 

@@ -307,6 +307,8 @@ cli_cmd_check(const cli_args *args)
 	switch (cli_connect(args->conninfo, args->options, &rr))
 	{
 		case CONNECT_OK:
+			/* RRconnect returns once it can route: judge every node */
+			(void) RRrefresh(rr);
 			break;
 		case CONNECT_INVALID:
 			cli_error("%s", RRerrorMessage(rr));

@@ -425,6 +425,8 @@ cli_cmd_status(const cli_args *args)
 
 	if ((rc = cli_connect_or_report(args->conninfo, args->options, &rr)) != CLI_EXIT_OK)
 		return rc;
+	/* RRconnect returns once it can route: show every node */
+	(void) RRrefresh(rr);
 
 	if (args->watch)
 		rc = watch(rr, args);

@@ -5,9 +5,12 @@
  *		cluster that sends each read to a standby fresh enough for it and
  *		each write to whichever node is primary now.
  *
- * Every node runs the replroute extension; the library reads
- * replroute.node_status() from all nodes in parallel, at most once per
- * check_interval, and routes from that cached picture.
+ * Every node runs the replroute extension; the library asks every node for
+ * replroute.node_status() in parallel, again once an answer is older than
+ * check_interval, and routes from the newest answers, each aged by the
+ * time since it was asked.  Health probing goes on while a call waits for a
+ * statement, so no call waits on a node that stopped answering for longer
+ * than node_timeout (see RRexec).
  *
  * Thread safety: the library has no global mutable state.  Distinct
  * RRcluster handles may be used concurrently from different threads; one
@@ -33,8 +36,8 @@ extern "C"
 {
 #endif
 
-#define REPLROUTE_VERSION_STR	"1.0.0"
-#define REPLROUTE_VERSION_NUM	10000	/* major * 10000 + minor * 100 + patch */
+#define REPLROUTE_VERSION_STR	"1.1.0"
+#define REPLROUTE_VERSION_NUM	10100	/* major * 10000 + minor * 100 + patch */
 
 /* Opaque handle over one cluster. */
 typedef struct RRcluster RRcluster;
@@ -61,6 +64,29 @@ typedef enum
 	RR_NODE_EXCLUDED,			/* reachable but unusable: see RRnodeError */
 	RR_NODE_CONNECTING			/* (re)connecting, no answer yet */
 } RRnodeState;
+
+/*
+ * Why a node is, or is not, used: one value per node (RRnodeReason), with
+ * the details in RRnodeError.  Values are only ever added; RRreasonName
+ * gives each a stable lower-case name.
+ */
+typedef enum
+{
+	RR_REASON_OK,				/* fit: a usable primary, or a standby within limits */
+	RR_REASON_DOWN,				/* could not connect, or no health answer for node_timeout */
+	RR_REASON_CONNECTING,		/* connecting, no answer yet */
+	RR_REASON_FOREIGN_CLUSTER,	/* another system identifier than the cluster's */
+	RR_REASON_EXTENSION_MISSING,	/* replroute is not installed in that database */
+	RR_REASON_EXTENSION_VERSION,	/* replroute answers in a shape this library does not know */
+	RR_REASON_OLD_PRIMARY,		/* claims primary on a timeline older than the cluster's */
+	RR_REASON_COMPETING_PRIMARY,	/* two nodes claim primary on the newest timeline */
+	RR_REASON_LAG_OVER_LIMIT,	/* lag above max_lag_bytes or max_lag_seconds */
+	RR_REASON_LAG_UNKNOWN,		/* lag cannot be bounded (yet) */
+	RR_REASON_NOT_STREAMING,	/* over the limit, with its WAL receiver not streaming */
+	RR_REASON_REPLAY_PAUSED,	/* over the limit, with replay paused */
+	RR_REASON_BEHIND_TOKEN,		/* fit, but not known to have replayed the session token */
+	RR_REASON_PRIMARY_LOST		/* primary unreachable: serving what it last had (primary_lost=serve) */
+} RRreason;
 
 /* A node's role, from replroute.node_status(). */
 typedef enum
@@ -115,15 +141,41 @@ extern PGconn *RRwriteConn(RRcluster *rr);
  * Returns a PGresult owned by the caller, which may carry a server error
  * (check PQresultStatus as with libpq).  Returns NULL when no node could
  * run the statement (no primary for a write, no node for a read, the node
- * went away); RRerrorMessage() says why.  A read whose node goes away (or
- * is cancelled by a recovery conflict) outside a transaction block is
- * retried once on another node; a write is never retried once sent.  With
- * consistency=session, RR_WRITE statements go through the extended
- * protocol (one statement per call) and record the session token.
+ * went away, libpq refused to send it); RRerrorMessage() says why.
+ *
+ * Liveness: the statement runs under poll() while the health probing of
+ * every node goes on.  If its node gives no health answer for node_timeout
+ * (frozen, partitioned), the statement is abandoned (its connection is
+ * closed): a read is retried once on another fit node, a write fails with
+ * an error saying its outcome is unknown.  A slow statement on a node that
+ * keeps answering is never cut short, unless the statement_timeout option
+ * is set.  A read whose node goes away (or is cancelled by a recovery
+ * conflict) outside a transaction block is retried once; a write is never
+ * retried once sent.  A connection found dead before a statement is sent
+ * is reopened at once; only if that fails is its node marked down.
+ *
+ * Transactions: a statement that leaves its connection inside a
+ * transaction block (BEGIN) keeps the handle on that node, whatever the
+ * intent, until the block ends; if the node goes away meanwhile, the
+ * statements fail.  With consistency=session, RR_WRITE statements go
+ * through the extended protocol (one statement per call) and record the
+ * session token.  COPY is not supported here (use RRwriteConn).
  */
 extern PGresult *RRexec(RRcluster *rr, RRintent intent, const char *sql);
 extern PGresult *RRexecParams(RRcluster *rr, RRintent intent, const char *sql,
 							  int nParams, const char *const *paramValues);
+
+/*
+ * RRcancel
+ *		Ask the server running this handle's statement (if one is running
+ *		inside RRexec/RRexecParams right now) to cancel it, as PQcancel does;
+ *		returns 1 if a request was sent, 0 if no statement was running, -1
+ *		with a message in errbuf on failure.  Safe to call from a signal
+ *		handler (it only reads state and calls PQcancel).  Like PQcancel it
+ *		may block on a server that stopped answering: a program that must
+ *		exit promptly calls it in a child process (fork) with a timer.
+ */
+extern int	RRcancel(RRcluster *rr, char *errbuf, int errbufsize);
 
 /*
  * Session tokens (read-your-writes).  RRsessionToken returns the primary's
@@ -151,10 +203,15 @@ extern void RRfinish(RRcluster *rr);
 /*
  * Inspection, for monitoring tools and tests.
  *
- * RRrefresh forces a health refresh now (waiting up to check_interval for
- * answers) and returns 0, or -1 if no node answered.  Nodes are numbered
- * from 0 in conninfo order.  Strings stay valid until the next call on the
- * handle.  Unknown numbers are -1 (NULL for strings, NaN never returned).
+ * RRrefresh asks every connected node for its health now and waits until
+ * each has answered or failed, at most max(2 * check_interval, 250 ms): a
+ * node slower than that stays "connecting" (or keeps its older answer) and
+ * is judged once it answers or node_timeout passes.  Returns 0, or -1 if
+ * no node answered.
+ * Nodes are numbered from 0 in conninfo order.  The figures describe the
+ * handle's view as of its last call (lags aged to that moment).  Strings
+ * stay valid until the next call on the handle.  Unknown numbers are -1
+ * (NULL for strings, NaN never returned).
  */
 extern int	RRrefresh(RRcluster *rr);
 extern int	RRnodeCount(const RRcluster *rr);
@@ -165,13 +222,79 @@ extern RRrole RRnodeRole(const RRcluster *rr, int node);
 extern int	RRnodeTimeline(const RRcluster *rr, int node);
 extern const char *RRnodeWalLsn(const RRcluster *rr, int node);	/* "X/Y" or NULL */
 extern int64_t RRnodeLagBytes(const RRcluster *rr, int node);
-extern double RRnodeLagSeconds(const RRcluster *rr, int node);	/* -1 if unknown */
+extern double RRnodeLagSeconds(const RRcluster *rr, int node);	/* upper bound; -1 if unknown */
 extern int	RRnodeRoutable(const RRcluster *rr, int node); /* 1 fit for reads, 0 not */
 extern const char *RRnodeError(const RRcluster *rr, int node);	/* why down/excluded, or "" */
+extern RRreason RRnodeReason(const RRcluster *rr, int node);	/* RR_REASON_DOWN if no such node */
+extern int	RRnodeStreaming(const RRcluster *rr, int node);	/* standby's receiver: 1, 0, -1 unknown */
+extern int	RRnodeReplayPaused(const RRcluster *rr, int node);	/* 1, 0, -1 unknown */
+extern double RRnodeAnswerAge(const RRcluster *rr, int node); /* seconds since its newest answer was asked, -1 none */
+extern const char *RRreasonName(RRreason reason);	/* "lag_over_limit"...; "unknown" if out of range */
 extern int64_t RRnodeReads(const RRcluster *rr, int node);	/* reads routed there */
 extern int64_t RRnodeWrites(const RRcluster *rr, int node);	/* writes routed there */
 extern int	RRprimaryNode(const RRcluster *rr);	/* current primary, or -1 */
 extern int	RRlastNode(const RRcluster *rr);	/* node of the last routed call, or -1 */
+
+/*
+ * Per-node counters, since RRconnect: reads and writes sent there, reads
+ * retried away from it, reads that fell back to it as the primary (no
+ * standby fit, or a session read no standby caught up with), session-
+ * consistency waits on it and how many of those saw the token in time.
+ * -1 for no such node.
+ */
+extern int64_t RRnodeRetries(const RRcluster *rr, int node);
+extern int64_t RRnodeFallbacks(const RRcluster *rr, int node);
+extern int64_t RRnodeCausalWaits(const RRcluster *rr, int node);
+extern int64_t RRnodeCausalWaitsOk(const RRcluster *rr, int node);
+
+/*
+ * RRchooseNode
+ *		The routing decision alone: the node a statement of this intent
+ *		would go to now, without connecting to it or running anything (the
+ *		facts are brought up to date first, as a call would).  token is a
+ *		session token the read must see (NULL: the handle's own, with
+ *		consistency=session; "" for none); *needs_wait (may be NULL) is set
+ *		to 1 when no standby is known to have replayed it, so a
+ *		"CALL replroute.wait_for_lsn(token, causal_wait)" on that node is
+ *		needed first (falling back to the primary if it does not succeed).
+ *		Returns the node number, or -1 with RRerrorMessage set (no node can
+ *		serve, a malformed token).  An open transaction block is not
+ *		consulted: it belongs to RRexec.
+ */
+extern int	RRchooseNode(RRcluster *rr, RRintent intent, const char *token,
+						 int *needs_wait);
+
+/*
+ * Events, in the style of libpq's notice processor: a function called from
+ * inside library calls when the handle's view of a node changes.  The
+ * RRevent and its strings are valid only during the call; the handler must
+ * not call the library on the same handle.  RRsetEventHandler returns the
+ * previous handler (NULL: none).
+ */
+typedef enum
+{
+	RR_EVENT_NODE_UP,			/* answered its health query (first time, or after down) */
+	RR_EVENT_NODE_DOWN,			/* could not connect, or no answer for node_timeout */
+	RR_EVENT_NODE_EXCLUDED,		/* up, but not fit for reads: see reason */
+	RR_EVENT_NODE_READMITTED,	/* fit for reads again */
+	RR_EVENT_PRIMARY_CHANGED,	/* writes go to another node, or to none (node -1) */
+	RR_EVENT_TIMELINE_CHANGED	/* the cluster's newest timeline went up */
+} RReventType;
+
+typedef struct RRevent
+{
+	RReventType type;
+	int			node;			/* -1 where no node applies */
+	RRreason	reason;			/* the node's reason after the change */
+	const char *message;		/* as RRnodeError, "" if none */
+	int			timeline;		/* the cluster's newest timeline */
+} RRevent;
+
+typedef void (*RReventHandler) (void *arg, const RRevent *event);
+
+extern RReventHandler RRsetEventHandler(RRcluster *rr, RReventHandler handler,
+										void *arg);
+extern const char *RReventName(RReventType type);	/* "node_up"...; "unknown" */
 
 /* Library version, REPLROUTE_VERSION_NUM of the library actually loaded. */
 extern int	RRlibVersion(void);

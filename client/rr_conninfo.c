@@ -25,6 +25,24 @@
 
 #define RR_MAX_NODES	128
 
+#define lengthof(a)		(sizeof(a) / sizeof((a)[0]))
+
+/*
+ * TCP keepalives and tcp_user_timeout for every connection, unless the
+ * conninfo sets them: they are the only bound libpq itself offers for the
+ * connections handed out by RRreadConn/RRwriteConn once the node's network
+ * goes silent (they do not help against a frozen server process, whose
+ * kernel still acknowledges; the library's own calls are bounded by its
+ * health probes instead).  Ignored for Unix sockets.
+ */
+static const char *const keepalive_defaults[][2] = {
+	{"keepalives", "1"},
+	{"keepalives_idle", "5"},
+	{"keepalives_interval", "2"},
+	{"keepalives_count", "3"},
+	{"tcp_user_timeout", "10000"},
+};
+
 /* Keywords that make no sense per node: replroute does this routing. */
 static const char *const dropped_keywords[] = {
 	"host", "hostaddr", "port", "target_session_attrs", "load_balance_hosts", NULL
@@ -148,7 +166,7 @@ parse_int(const char *val, int *out)
  * parse_connect_timeout
  *		libpq's connect_timeout (whole seconds) as our deadline in ms.  Unset,
  *		zero or negative means "wait forever" to libpq; replroute always
- *		bounds connecting, so those get the default.
+ *		bounds connecting, so those give -1: the node_timeout option applies.
  */
 static int
 parse_connect_timeout(const char *val, int *ms, char *errbuf, size_t errlen)
@@ -157,7 +175,7 @@ parse_connect_timeout(const char *val, int *ms, char *errbuf, size_t errlen)
 
 	if (val == NULL || *val == '\0')
 	{
-		*ms = RR_DEFAULT_CONNECT_TIMEOUT_MS;
+		*ms = -1;
 		return 0;
 	}
 	if (parse_int(val, &secs) < 0)
@@ -168,7 +186,7 @@ parse_connect_timeout(const char *val, int *ms, char *errbuf, size_t errlen)
 		return -1;
 	}
 	if (secs <= 0)
-		*ms = RR_DEFAULT_CONNECT_TIMEOUT_MS;
+		*ms = -1;
 	else if (secs > INT_MAX / 1000)
 		*ms = INT_MAX;
 	else
@@ -304,6 +322,7 @@ rr_conninfo_parse(const char *conninfo, char *errbuf, size_t errlen)
 				nports,
 				n,
 				i,
+				j,
 				nkeep = 0,
 				timeout_ms;
 
@@ -418,9 +437,12 @@ rr_conninfo_parse(const char *conninfo, char *errbuf, size_t errlen)
 		const char *p = nports == 0 ? NULL : ports[nports == 1 ? 0 : i];
 		int			k = 0;
 
-		/* keywords: everything kept, host, hostaddr, port, app name, end */
-		np->keywords = calloc(nkeep + 5, sizeof(char *));
-		np->values = calloc(nkeep + 5, sizeof(char *));
+		/*
+		 * keywords: everything kept, host, hostaddr, port, app name, the
+		 * keepalive defaults, end
+		 */
+		np->keywords = calloc(nkeep + 5 + lengthof(keepalive_defaults), sizeof(char *));
+		np->values = calloc(nkeep + 5 + lengthof(keepalive_defaults), sizeof(char *));
 		if (np->keywords == NULL || np->values == NULL)
 			goto fail;
 		for (o = opts; o->keyword; o++)
@@ -453,6 +475,13 @@ rr_conninfo_parse(const char *conninfo, char *errbuf, size_t errlen)
 		{
 			np->keywords[k] = "fallback_application_name";
 			np->values[k++] = "replroute";
+		}
+		for (j = 0; j < (int) lengthof(keepalive_defaults); j++)
+		{
+			if (option_value(opts, keepalive_defaults[j][0]) != NULL)
+				continue;
+			np->keywords[k] = keepalive_defaults[j][0];
+			np->values[k++] = keepalive_defaults[j][1];
 		}
 		np->keywords[k] = NULL;
 		np->values[k] = NULL;

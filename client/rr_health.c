@@ -1,19 +1,29 @@
 /*-------------------------------------------------------------------------
  *
  * rr_health.c
- *		The health probe: one connection per node, replroute.node_status()
- *		asked of every node at once, answers gathered with poll().
+ *		The health probes: one connection per node, the health query asked
+ *		of every node independently, answers gathered with poll().
  *
- * A refresh is a "round": answers that arrived since the last round are
- * taken first, every node with an idle probe connection gets the health
- * query, down nodes whose back-off has expired start reconnecting, and we
- * wait (at most check_interval, and never for a node that has never
- * answered or still owes an answer from an earlier round) until the nodes
- * asked this round, and those reconnecting after having answered before,
- * are done.  Slow nodes keep connecting or answering in the background of
- * later rounds; a node that neither connects nor answers within
- * connect_timeout is declared down and retried with exponential back-off.
- * Nothing here ever blocks on one node for longer than a round.
+ * Each node has its own schedule and nothing here waits: callers (RRexec
+ * while it routes and while its statement runs, RRconnect, RRrefresh) add
+ * the probe sockets to their poll() (rr_health_pollfds), hand back what
+ * poll() saw (rr_health_after_poll), and run the timers
+ * (rr_health_timers), which
+ *
+ * - ask a connected node again once its last question is check_interval
+ *	 old;
+ * - declare a node down when it has not connected within connect_timeout
+ *	 (default node_timeout) or has not answered within node_timeout;
+ * - reconnect a down node when its back-off expires: 20 ms while its
+ *	 connections are refused fast and it answered within the last 10 s (a
+ *	 restart: retrying costs nothing and ends the outage as soon as the
+ *	 server is back), else from 250 ms doubling to 2 s.
+ *
+ * A health connection that breaks (its backend terminated, a pooler
+ * restart) is reconnected at once, and the node keeps its facts meanwhile;
+ * only if that fails does the node go down.  Every answer is kept with the
+ * moment its question was sent and the moment it arrived (rr_fact), and
+ * feeds the cluster's memory (rr_memory_note).
  *
  *-------------------------------------------------------------------------
  */
@@ -30,14 +40,27 @@
 
 /* Column order matters: see parse_health(). */
 #define HEALTH_QUERY \
-	"SELECT role, system_identifier, timeline, wal_lsn, lag_bytes, " \
-	"lag_seconds, streaming, replay_paused FROM replroute.node_status()"
-#define HEALTH_NCOLS	8
+	"SELECT role, system_identifier, timeline, wal_lsn, receive_lsn, " \
+	"upstream_lsn, lag_bytes, lag_seconds, streaming, replay_paused " \
+	"FROM replroute.node_status()"
+#define HEALTH_NCOLS	10
 
-/* Never wait less than this for a round's answers, even with check_interval=0. */
-#define RR_MIN_ROUND_WAIT_US	(20 * 1000)
-/* RRconnect waits this long for stragglers once some node has answered. */
-#define RR_INITIAL_GRACE_MIN_US	(250 * 1000)
+/* A connect failing faster than this, soon after an answer, is a restart. */
+#define RR_FAST_FAILURE_US		(50 * 1000)
+#define RR_RECENT_ANSWER_US		(10 * 1000 * 1000)
+
+/*
+ * rr_node_host
+ *		The host to show for node: as given, or libpq's default once known.
+ */
+const char *
+rr_node_host(const RRcluster *rr, const rr_node *node)
+{
+	(void) rr;
+	if (node->params->host[0] == '\0')
+		return node->shown_host[0] ? node->shown_host : "(default)";
+	return node->params->host;
+}
 
 /*
  * rr_probe_close
@@ -47,33 +70,49 @@ void
 rr_probe_close(rr_node *node)
 {
 	if (node->probe)
+	{
+		/* never block on a full send buffer towards a silent server */
+		PQsetnonblocking(node->probe, 1);
 		PQfinish(node->probe);
+	}
 	node->probe = NULL;
 }
 
 /*
  * rr_node_down
- *		Mark node down with a reason, close its connections and schedule a
- *		reconnect with exponential back-off.
+ *		Mark node down with a reason, close its connections (a statement
+ *		running on one is abandoned by its runner) and schedule a reconnect.
  */
 void
 rr_node_down(RRcluster *rr, rr_node *node, const char *why)
 {
+	(void) rr;
 	char		msg[RR_ERRBUF_SIZE];
+	int64_t		now = rr_now_us();
+	int			delay;
 
 	rr_trim(why, msg, sizeof(msg));
 	rr_format(node->error, sizeof(node->error), "%s", msg);
 	rr_probe_close(node);
-	rr_node_conn_close(node);
+	if (node->conn_busy)
+		node->conn_abandon = true;
+	else
+		rr_node_conn_close(node);
 	node->probe_state = RR_PROBE_DOWN;
-	node->have_health = false;
-	node->excluded = false;
-	node->replayed_lsn = RR_INVALID_LSN;
-	node->retry_at_us = rr_now_us() + (int64_t) node->retry_delay_ms * 1000;
-	node->retry_delay_ms = node->retry_delay_ms * 2 > RR_RETRY_MAX_MS ?
-		RR_RETRY_MAX_MS : node->retry_delay_ms * 2;
-	if (rr->primary == node->index)
-		rr->primary = -1;
+	node->fact->link = RR_LINK_DOWN;
+	node->fact->answered = false;
+	node->fact->replayed_lsn = RR_INVALID_LSN;
+
+	if (node->refused && node->ever_answered &&
+		now - node->fact->answered_us < RR_RECENT_ANSWER_US)
+		delay = RR_RETRY_FAST_MS;
+	else
+	{
+		delay = node->retry_delay_ms;
+		node->retry_delay_ms = node->retry_delay_ms * 2 > RR_RETRY_MAX_MS ?
+			RR_RETRY_MAX_MS : node->retry_delay_ms * 2;
+	}
+	node->retry_at_us = now + (int64_t) delay * 1000;
 }
 
 /* Server notices on probe connections are not the application's business. */
@@ -91,6 +130,8 @@ quiet_notices(void *arg, const char *message)
 static void
 start_connect(RRcluster *rr, rr_node *node, int64_t now)
 {
+	node->connect_started_us = now;
+	node->refused = false;
 	node->probe = PQconnectStartParams(node->params->keywords,
 									   node->params->values, 0);
 	if (node->probe == NULL)
@@ -105,8 +146,29 @@ start_connect(RRcluster *rr, rr_node *node, int64_t now)
 	}
 	PQsetNoticeProcessor(node->probe, quiet_notices, NULL);
 	node->probe_state = RR_PROBE_CONNECTING;
-	node->probe_deadline_us = now + (int64_t) node->params->connect_timeout_ms * 1000;
+	if (node->fact->link == RR_LINK_DOWN)
+		node->fact->link = RR_LINK_CONNECTING;
+	node->probe_deadline_us = now + (int64_t) node->connect_timeout_ms * 1000;
 	node->poll_write = true;	/* as if PQconnectPoll returned WRITING */
+}
+
+/*
+ * connection_broke
+ *		The probe connection failed after it was established: reconnect at
+ *		once, keeping the node's facts; it goes down only if that fails.
+ */
+static void
+connection_broke(RRcluster *rr, rr_node *node, const char *why)
+{
+	if (node->probe_state == RR_PROBE_CONNECTING)
+	{
+		rr_node_down(rr, node, why);
+		return;
+	}
+	rr_probe_close(node);
+	rr_format(node->error, sizeof(node->error), "%s", why);
+	node->fact->link = RR_LINK_CONNECTING;
+	start_connect(rr, node, rr_now_us());
 }
 
 /*
@@ -119,28 +181,17 @@ send_query(RRcluster *rr, rr_node *node, int64_t now)
 	if (PQsetnonblocking(node->probe, 1) != 0 ||
 		!PQsendQuery(node->probe, HEALTH_QUERY))
 	{
-		rr_node_down(rr, node, PQerrorMessage(node->probe));
+		char		why[RR_ERRBUF_SIZE];
+
+		rr_trim(PQerrorMessage(node->probe), why, sizeof(why));
+		connection_broke(rr, node, why);
 		return;
 	}
 	node->probe_state = RR_PROBE_QUERYING;
 	node->answer_failed = false;
-	node->sent_round = rr->round;
-	node->probe_deadline_us = now + (int64_t) node->params->connect_timeout_ms * 1000;
+	node->sent_us = now;
+	node->probe_deadline_us = now + rr->opts.node_timeout_us;
 	node->poll_write = (PQflush(node->probe) == 1);
-}
-
-static int
-parse_int64(const char *s, int64_t *out)
-{
-	char	   *end;
-	long long	v;
-
-	errno = 0;
-	v = strtoll(s, &end, 10);
-	if (errno != 0 || end == s || *end != '\0')
-		return -1;
-	*out = (int64_t) v;
-	return 0;
 }
 
 static int
@@ -155,6 +206,14 @@ parse_bool(const char *s, bool *out)
 	return 0;
 }
 
+/* An optional LSN column: NULL is RR_INVALID_LSN. */
+static int
+parse_opt_lsn(const PGresult *res, int col, uint64_t *out)
+{
+	*out = RR_INVALID_LSN;
+	return PQgetisnull(res, 0, col) ? 0 : rr_parse_lsn(PQgetvalue(res, 0, col), out);
+}
+
 /*
  * parse_health
  *		Read one row of HEALTH_QUERY.  Returns 0, or -1 if the answer does not
@@ -165,7 +224,6 @@ parse_health(const PGresult *res, rr_health *h, char *why, size_t whylen)
 {
 	const char *role;
 	int64_t		v;
-	char	   *end;
 	int			col;
 
 	if (PQntuples(res) != 1 || PQnfields(res) != HEALTH_NCOLS)
@@ -187,11 +245,11 @@ parse_health(const PGresult *res, rr_health *h, char *why, size_t whylen)
 		return -1;
 	}
 	col = 1;
-	if (PQgetisnull(res, 0, col) || parse_int64(PQgetvalue(res, 0, col), &v) < 0)
+	if (PQgetisnull(res, 0, col) || rr_parse_int64(PQgetvalue(res, 0, col), &v) < 0)
 		goto bad;
 	h->system_identifier = (uint64_t) v;
 	col = 2;
-	if (PQgetisnull(res, 0, col) || parse_int64(PQgetvalue(res, 0, col), &v) < 0 ||
+	if (PQgetisnull(res, 0, col) || rr_parse_int64(PQgetvalue(res, 0, col), &v) < 0 ||
 		v < 0 || v > INT32_MAX)
 		goto bad;
 	h->timeline = (int) v;
@@ -199,23 +257,27 @@ parse_health(const PGresult *res, rr_health *h, char *why, size_t whylen)
 	if (PQgetisnull(res, 0, col) || rr_parse_lsn(PQgetvalue(res, 0, col), &h->wal_lsn) < 0)
 		goto bad;
 	col = 4;
-	if (PQgetisnull(res, 0, col) || parse_int64(PQgetvalue(res, 0, col), &h->own_lag_bytes) < 0 ||
-		h->own_lag_bytes < 0)
+	if (parse_opt_lsn(res, col, &h->receive_lsn) < 0)
 		goto bad;
 	col = 5;
+	if (parse_opt_lsn(res, col, &h->upstream_lsn) < 0)
+		goto bad;
+	col = 6;
+	if (PQgetisnull(res, 0, col) ||
+		rr_parse_int64(PQgetvalue(res, 0, col), &h->own_lag_bytes) < 0 ||
+		h->own_lag_bytes < 0)
+		goto bad;
+	col = 7;
 	if (PQgetisnull(res, 0, col))
 		h->own_lag_seconds = -1.0;
-	else
-	{
-		h->own_lag_seconds = strtod(PQgetvalue(res, 0, col), &end);
-		if (*end != '\0' || !(h->own_lag_seconds >= 0.0))
-			goto bad;
-	}
-	col = 6;
+	else if (rr_parse_double(PQgetvalue(res, 0, col), &h->own_lag_seconds) < 0 ||
+			 !(h->own_lag_seconds >= 0.0))
+		goto bad;
+	col = 8;
 	h->streaming = false;
 	if (!PQgetisnull(res, 0, col) && parse_bool(PQgetvalue(res, 0, col), &h->streaming) < 0)
 		goto bad;
-	col = 7;
+	col = 9;
 	if (PQgetisnull(res, 0, col) || parse_bool(PQgetvalue(res, 0, col), &h->replay_paused) < 0)
 		goto bad;
 	return 0;
@@ -230,97 +292,116 @@ bad:
 }
 
 /*
+ * answer_unusable
+ *		The node answered, but not with health facts: record why.
+ */
+static void
+answer_unusable(rr_node *node, RRreason reason)
+{
+	node->ever_answered = true;
+	node->answer_failed = true;
+	node->fact->answered = false;
+	node->fact->failure = reason;
+}
+
+/*
  * absorb_result
  *		Take one result of the health query.
  */
 static void
-absorb_result(rr_node *node, PGresult *res)
+absorb_result(RRcluster *rr, rr_node *node, PGresult *res, int64_t now)
 {
 	char		why[256];
 	char		msg[RR_ERRBUF_SIZE];
 	const char *state;
 	const char *db = PQdb(node->probe);
+	rr_health	h;
 
 	switch (PQresultStatus(res))
 	{
 		case PGRES_TUPLES_OK:
-			node->ever_answered = true;
-			if (parse_health(res, &node->health, why, sizeof(why)) < 0)
+			if (parse_health(res, &h, why, sizeof(why)) < 0)
 			{
 				rr_format(node->error, sizeof(node->error),
 						  "unexpected answer from replroute.node_status(): %s "
 						  "(is the extension at the version this client expects?)", why);
-				node->excluded = true;
-				node->have_health = false;
-				node->answer_failed = true;
+				answer_unusable(node, RR_REASON_EXTENSION_VERSION);
 				return;
 			}
-			node->have_health = true;
-			node->excluded = false;
 			node->ever_answered = true;
-			node->answered_round = node->sent_round;
-			node->answered_at_us = rr_now_us();
 			node->retry_delay_ms = RR_RETRY_MIN_MS;
 			node->error[0] = '\0';
-			if (node->health.role == RR_ROLE_PRIMARY)
-				node->replayed_lsn = node->health.wal_lsn;
-			else if (node->health.wal_lsn > node->replayed_lsn)
-				node->replayed_lsn = node->health.wal_lsn;
+			node->fact->link = RR_LINK_UP;
+			node->fact->answered = true;
+			node->fact->failure = RR_REASON_OK;
+			node->fact->h = h;
+			node->fact->asked_us = node->sent_us;
+			node->fact->answered_us = now;
+			if (h.role == RR_ROLE_PRIMARY)
+				node->fact->replayed_lsn = h.wal_lsn;
+			else if (h.wal_lsn > node->fact->replayed_lsn)
+				node->fact->replayed_lsn = h.wal_lsn;
+			rr_memory_note(&rr->mem, rr->nnodes, rr->facts, node->index);
 			return;
 
 		case PGRES_FATAL_ERROR:
 			/* one answer can bring several errors: the first one says why */
 			if (node->answer_failed)
 				return;
-			node->answer_failed = true;
 			state = PQresultErrorField(res, PG_DIAG_SQLSTATE);
-			rr_trim(PQresultErrorMessage(res), msg, sizeof(msg));
-			node->ever_answered = true;
-			node->excluded = true;
-			node->have_health = false;
-			if (state && strcmp(state, "3F000") == 0)
+			rr_trim(PQresultErrorField(res, PG_DIAG_MESSAGE_PRIMARY) ?
+					PQresultErrorField(res, PG_DIAG_MESSAGE_PRIMARY) :
+					PQresultErrorMessage(res), msg, sizeof(msg));
+			if (state && (strcmp(state, "3F000") == 0 || strcmp(state, "42883") == 0))
+			{
 				rr_format(node->error, sizeof(node->error),
 						  "the replroute extension is not installed in database \"%s\" "
 						  "(run CREATE EXTENSION replroute on the primary): %s",
 						  db ? db : "?", msg);
-			else if (state && strcmp(state, "42883") == 0)
-				rr_format(node->error, sizeof(node->error),
-						  "replroute.node_status() does not exist in database \"%s\": the "
-						  "replroute extension is not installed, or not at a version this "
-						  "client knows: %s", db ? db : "?", msg);
+				answer_unusable(node, RR_REASON_EXTENSION_MISSING);
+			}
 			else if (state && (strcmp(state, "42703") == 0 || strcmp(state, "42804") == 0))
+			{
 				rr_format(node->error, sizeof(node->error),
 						  "replroute.node_status() has an unexpected shape "
 						  "(is the extension at the version this client expects?): %s", msg);
+				answer_unusable(node, RR_REASON_EXTENSION_VERSION);
+			}
 			else
+			{
 				rr_format(node->error, sizeof(node->error),
 						  "health query failed: %s", msg);
+				answer_unusable(node, RR_REASON_DOWN);
+			}
 			return;
 
 		default:
 			rr_format(node->error, sizeof(node->error),
 					  "unexpected answer to the health query (%s)",
 					  PQresStatus(PQresultStatus(res)));
-			node->excluded = true;
-			node->have_health = false;
+			answer_unusable(node, RR_REASON_EXTENSION_VERSION);
 			return;
 	}
 }
 
 /*
  * advance_connecting
- *		Drive PQconnectPoll once.  On success the probe becomes idle.
+ *		Drive PQconnectPoll once.  Once connected the question goes out.
  */
 static void
 advance_connecting(RRcluster *rr, rr_node *node)
 {
+	int64_t		now;
+
 	switch (PQconnectPoll(node->probe))
 	{
 		case PGRES_POLLING_OK:
 			node->probe_state = RR_PROBE_IDLE;
+			node->fact->link = RR_LINK_UP;
 			if (node->params->host[0] == '\0' && PQhost(node->probe))
 				rr_format(node->shown_host, sizeof(node->shown_host), "%s",
 						  PQhost(node->probe));
+			send_query(rr, node, rr_now_us());
 			break;
 		case PGRES_POLLING_READING:
 			node->poll_write = false;
@@ -329,6 +410,8 @@ advance_connecting(RRcluster *rr, rr_node *node)
 			node->poll_write = true;
 			break;
 		default:
+			now = rr_now_us();
+			node->refused = (now - node->connect_started_us < RR_FAST_FAILURE_US);
 			rr_node_down(rr, node, PQerrorMessage(node->probe));
 			break;
 	}
@@ -342,6 +425,8 @@ static void
 advance_querying(RRcluster *rr, rr_node *node)
 {
 	PGresult   *res;
+	int64_t		now = rr_now_us();
+	char		why[RR_ERRBUF_SIZE];
 
 	if (node->poll_write)
 	{
@@ -349,14 +434,16 @@ advance_querying(RRcluster *rr, rr_node *node)
 
 		if (r < 0)
 		{
-			rr_node_down(rr, node, PQerrorMessage(node->probe));
+			rr_trim(PQerrorMessage(node->probe), why, sizeof(why));
+			connection_broke(rr, node, why);
 			return;
 		}
 		node->poll_write = (r == 1);
 	}
 	if (!PQconsumeInput(node->probe))
 	{
-		rr_node_down(rr, node, PQerrorMessage(node->probe));
+		rr_trim(PQerrorMessage(node->probe), why, sizeof(why));
+		connection_broke(rr, node, why);
 		return;
 	}
 	while (!PQisBusy(node->probe))
@@ -367,59 +454,28 @@ advance_querying(RRcluster *rr, rr_node *node)
 			node->probe_state = RR_PROBE_IDLE;
 			break;
 		}
-		absorb_result(node, res);
+		absorb_result(rr, node, res, now);
 		PQclear(res);
 	}
-	/* a connection that broke while answering: down, with the first reason */
+	/* a connection that broke while answering: again, with the first reason */
 	if (PQstatus(node->probe) == CONNECTION_BAD)
-		rr_node_down(rr, node, node->answer_failed && node->error[0] ?
-					 node->error : PQerrorMessage(node->probe));
-}
-
-/*
- * check_deadline
- *		A node that has neither connected nor answered within
- *		connect_timeout is down.
- */
-static void
-check_deadline(RRcluster *rr, rr_node *node, int64_t now)
-{
-	char		why[128];
-
-	if ((node->probe_state == RR_PROBE_CONNECTING ||
-		 node->probe_state == RR_PROBE_QUERYING) &&
-		now >= node->probe_deadline_us)
 	{
-		rr_format(why, sizeof(why), "%s within connect_timeout (%d ms)",
-				  node->probe_state == RR_PROBE_CONNECTING ?
-				  "could not connect" : "no answer to the health query",
-				  node->params->connect_timeout_ms);
-		rr_node_down(rr, node, why);
+		rr_trim(node->answer_failed && node->error[0] ? node->error :
+				PQerrorMessage(node->probe), why, sizeof(why));
+		connection_broke(rr, node, why);
 	}
 }
 
-/* Did node answer the current round (or fail in it)? */
-static bool
-round_done(const RRcluster *rr, const rr_node *node)
-{
-	return node->probe_state == RR_PROBE_DOWN ||
-		(node->probe_state == RR_PROBE_IDLE && node->sent_round == rr->round);
-}
-
 /*
- * poll_nodes
- *		Wait up to timeout_ms (0: just look) for any node that is connecting
- *		or owes an answer, and advance those that are ready.  A node that
- *		connects is asked at once and becomes a member of this round.
- *		fds and which have room for every node.
+ * rr_health_pollfds
+ *		Fill fds (room for one per node) with the probe sockets that wait
+ *		for something, and which[] with their nodes.  Returns the count.
  */
-static void
-poll_nodes(RRcluster *rr, struct pollfd *fds, int *which, bool *member,
-		   int timeout_ms)
+int
+rr_health_pollfds(RRcluster *rr, struct pollfd *fds, int *which)
 {
 	int			i,
-				nfds = 0,
-				rc;
+				n = 0;
 
 	for (i = 0; i < rr->nnodes; i++)
 	{
@@ -428,167 +484,156 @@ poll_nodes(RRcluster *rr, struct pollfd *fds, int *which, bool *member,
 		if (node->probe_state != RR_PROBE_CONNECTING &&
 			node->probe_state != RR_PROBE_QUERYING)
 			continue;
-		fds[nfds].fd = PQsocket(node->probe);
-		fds[nfds].events = node->poll_write ? POLLOUT : POLLIN;
+		fds[n].fd = PQsocket(node->probe);
+		fds[n].events = node->poll_write ? POLLOUT : POLLIN;
 		if (node->probe_state == RR_PROBE_QUERYING && node->poll_write)
-			fds[nfds].events |= POLLIN;
-		fds[nfds].revents = 0;
-		which[nfds++] = i;
+			fds[n].events |= POLLIN;
+		fds[n].revents = 0;
+		which[n++] = i;
 	}
-	if (nfds == 0 && timeout_ms == 0)
-		return;
-	rc = poll(fds, nfds, timeout_ms);
-	for (i = 0; rc > 0 && i < nfds; i++)
+	return n;
+}
+
+/*
+ * rr_health_after_poll
+ *		Advance the probes whose sockets poll() found ready.
+ */
+void
+rr_health_after_poll(RRcluster *rr, const struct pollfd *fds, const int *which,
+					 int nfds)
+{
+	int			i;
+
+	for (i = 0; i < nfds; i++)
 	{
 		rr_node    *node = &rr->nodes[which[i]];
 
 		if (fds[i].revents == 0)
 			continue;
 		if (node->probe_state == RR_PROBE_CONNECTING)
-		{
 			advance_connecting(rr, node);
-			if (node->probe_state == RR_PROBE_IDLE)
-			{
-				send_query(rr, node, rr_now_us());
-				member[which[i]] = true;
-			}
-		}
 		else if (node->probe_state == RR_PROBE_QUERYING)
 			advance_querying(rr, node);
 	}
 }
 
 /*
- * rr_refresh
- *		One health round; see the file header.  The round waits for the
- *		nodes asked now and for nodes reconnecting that have answered before
- *		(so a restarted node is back within a round or two), never for a
- *		node that has never answered, except in the initial round
- *		("initial", RRconnect): that one waits for every node, up to
- *		connect_timeout, but stops waiting for stragglers once some node
- *		answered and a grace period of max(2 * check_interval, 250 ms) has
- *		passed.
- *
- * Returns the number of nodes that answered this round.  Updates the
- * routing view (rr_route_update) before returning.
+ * rr_health_timers
+ *		Run every node's timers as of now: questions due, deadlines passed,
+ *		reconnects due.  See the file header.
  */
-int
-rr_refresh(RRcluster *rr, bool initial)
+void
+rr_health_timers(RRcluster *rr, int64_t now)
 {
-	int64_t		start = rr_now_us();
-	int64_t		round_end;
-	int64_t		grace_end;
-	struct pollfd *fds;
-	int		   *which;
-	bool	   *member;
-	int			i,
-				answered = 0;
+	int			i;
+	char		why[160];
 
-	fds = calloc(rr->nnodes, sizeof(struct pollfd));
-	which = calloc(rr->nnodes, sizeof(int));
-	member = calloc(rr->nnodes, sizeof(bool));
-	if (fds == NULL || which == NULL || member == NULL)
-	{
-		free(fds);
-		free(which);
-		free(member);
-		return 0;
-	}
-
-	rr->round++;
-	rr->round_started_us = start;
-
-	/*
-	 * First take what arrived while the application was not calling us:
-	 * answers waiting in a socket must not be mistaken for silence.
-	 */
-	poll_nodes(rr, fds, which, member, 0);
-	memset(member, 0, sizeof(bool) * (size_t) rr->nnodes);
-
-	/* start work on every node */
 	for (i = 0; i < rr->nnodes; i++)
 	{
 		rr_node    *node = &rr->nodes[i];
 
-		if (node->probe_state == RR_PROBE_DOWN && start >= node->retry_at_us)
-			start_connect(rr, node, start);
-		if (node->probe_state == RR_PROBE_IDLE)
+		switch (node->probe_state)
 		{
-			send_query(rr, node, start);
-			member[i] = true;
-		}
-		else if (node->probe_state == RR_PROBE_CONNECTING &&
-				 (initial || node->ever_answered))
-			member[i] = true;
-	}
-
-	round_end = start + (rr->opts.check_interval_us > RR_MIN_ROUND_WAIT_US ?
-						 rr->opts.check_interval_us : RR_MIN_ROUND_WAIT_US);
-	grace_end = start + (2 * rr->opts.check_interval_us > RR_INITIAL_GRACE_MIN_US ?
-						 2 * rr->opts.check_interval_us : RR_INITIAL_GRACE_MIN_US);
-
-	for (;;)
-	{
-		int64_t		now = rr_now_us();
-		int64_t		wake;
-		int			pending = 0,
-					timeout_ms;
-
-		answered = 0;
-		for (i = 0; i < rr->nnodes; i++)
-		{
-			rr_node    *node = &rr->nodes[i];
-
-			check_deadline(rr, node, now);
-			if (node->answered_round == rr->round && node->have_health)
-				answered++;
-			if (member[i] && !round_done(rr, node))
-				pending++;
-		}
-		if (pending == 0)
-			break;
-		if (initial)
-		{
-			if (answered > 0 && now >= grace_end)
+			case RR_PROBE_DOWN:
+				if (now >= node->retry_at_us)
+					start_connect(rr, node, now);
+				break;
+			case RR_PROBE_CONNECTING:
+				if (now >= node->probe_deadline_us)
+				{
+					rr_format(why, sizeof(why),
+							  "could not connect within connect_timeout (%d ms)",
+							  node->connect_timeout_ms);
+					rr_node_down(rr, node, why);
+				}
+				break;
+			case RR_PROBE_QUERYING:
+				if (now >= node->probe_deadline_us)
+				{
+					rr_format(why, sizeof(why),
+							  "no answer to the health query within node_timeout (%.0f ms)",
+							  rr->opts.node_timeout_us / 1000.0);
+					rr_node_down(rr, node, why);
+				}
+				break;
+			case RR_PROBE_IDLE:
+				if (now - node->sent_us >= rr->opts.check_interval_us)
+					send_query(rr, node, now);
 				break;
 		}
-		else if (now >= round_end)
-			break;
-
-		/* sleep until a socket is ready, a deadline passes or the round ends */
-		wake = initial ? (answered > 0 ? grace_end : INT64_MAX) : round_end;
-		for (i = 0; i < rr->nnodes; i++)
-		{
-			rr_node    *node = &rr->nodes[i];
-
-			if ((node->probe_state == RR_PROBE_CONNECTING ||
-				 node->probe_state == RR_PROBE_QUERYING) &&
-				node->probe_deadline_us < wake)
-				wake = node->probe_deadline_us;
-		}
-		timeout_ms = (int) ((wake - now + 999) / 1000);
-		if (timeout_ms < 0)
-			timeout_ms = 0;
-		poll_nodes(rr, fds, which, member, timeout_ms);
 	}
-
-	free(fds);
-	free(which);
-	free(member);
-
-	rr->refreshed = true;
-	rr_route_update(rr);
-	return answered;
 }
 
 /*
- * rr_refresh_if_stale
- *		Refresh when the last round is older than check_interval.
+ * rr_health_next_wake
+ *		The earliest moment a timer of some node is due (INT64_MAX: none).
+ */
+int64_t
+rr_health_next_wake(const RRcluster *rr, int64_t now)
+{
+	int64_t		wake = INT64_MAX;
+	int			i;
+
+	for (i = 0; i < rr->nnodes; i++)
+	{
+		const rr_node *node = &rr->nodes[i];
+		int64_t		t = INT64_MAX;
+
+		switch (node->probe_state)
+		{
+			case RR_PROBE_DOWN:
+				t = node->retry_at_us;
+				break;
+			case RR_PROBE_CONNECTING:
+			case RR_PROBE_QUERYING:
+				t = node->probe_deadline_us;
+				break;
+			case RR_PROBE_IDLE:
+				t = node->sent_us + rr->opts.check_interval_us;
+				break;
+		}
+		if (t < wake)
+			wake = t;
+	}
+	return wake < now ? now : wake;
+}
+
+/*
+ * rr_health_pump
+ *		Without waiting: take what arrived, then run the timers.
  */
 void
-rr_refresh_if_stale(RRcluster *rr)
+rr_health_pump(RRcluster *rr)
 {
-	if (!rr->refreshed ||
-		rr_now_us() - rr->round_started_us >= rr->opts.check_interval_us)
-		(void) rr_refresh(rr, false);
+	int			n = rr_health_pollfds(rr, rr->pfds, rr->pfd_node);
+
+	if (n > 0 && poll(rr->pfds, n, 0) > 0)
+		rr_health_after_poll(rr, rr->pfds, rr->pfd_node, n);
+	rr_health_timers(rr, rr_now_us());
+}
+
+/*
+ * rr_health_ask_all
+ *		Ask every connected, idle node now, whatever its schedule.
+ */
+void
+rr_health_ask_all(RRcluster *rr)
+{
+	int64_t		now = rr_now_us();
+	int			i;
+
+	for (i = 0; i < rr->nnodes; i++)
+		if (rr->nodes[i].probe_state == RR_PROBE_IDLE)
+			send_query(rr, &rr->nodes[i], now);
+}
+
+/*
+ * rr_health_expedite
+ *		Reconnect a down node now, ignoring its back-off.
+ */
+void
+rr_health_expedite(RRcluster *rr, rr_node *node)
+{
+	if (node->probe_state == RR_PROBE_DOWN)
+		start_connect(rr, node, rr_now_us());
 }

@@ -1,116 +1,205 @@
 /*-------------------------------------------------------------------------
  *
  * rr_lag.c
- *		How far behind the primary a standby is, measured on the client's
- *		own clock: the one place the client computes lag.
+ *		How far behind the primary a standby is: the one place the client
+ *		computes lag, in bytes and in seconds.
  *
- * Every health round that reaches the primary records (now, primary's
- * wal_lsn) when that position moved.  A standby that has replayed up to R
- * is missing the WAL the primary had at the earliest recorded moment whose
- * position is beyond R, so its lag in seconds is the time since then, and 0
- * if it has everything the primary had at the last round.  Only our clock
- * is involved: no clock skew between servers, and an idle primary (whose
- * position does not move) never makes a caught-up standby look late.
+ * The history.  Every answer of the primary adds its WAL position to a
+ * history: one sample per distinct position, with the first moment an
+ * answer showing it arrived and the latest moment a query that found it
+ * was sent.  Only the client's monotonic clock is involved, so there is no
+ * clock skew, and an idle primary (whose position does not move) never
+ * makes a caught-up standby look late.  When the history is full, the
+ * sample whose loss costs the least precision relative to its age goes;
+ * the oldest sample stays, so the history spans the handle's life and a
+ * figure is never capped: a standby behind even the oldest sample gets
+ * "at least" figures only, and routing treats them as such.
  *
- * The history only means something while we keep watching: if the primary
- * was not observed for a while (the application made no calls), a standby
- * may have fallen behind at any moment of that gap.  So the history is
- * dropped after a gap, and a standby behind even the oldest sample is
- * reported as "not exact": the caller then takes the standby's own figure
- * (measured on its own clock) if that is larger.
+ * A standby that replayed up to R (answer asked at time a):
  *
- * Lag in bytes is simply primary wal_lsn - standby wal_lsn (rr_route.c).
+ * - U, an upper bound now: the primary was at or below R when the query of
+ *	 the newest sample at or below R was sent, so WAL beyond R appeared only
+ *	 after that: U = now - that moment.  It ages by itself as now moves.
+ * - X, a lower bound at moment a: the first answer showing the primary
+ *	 beyond R arrived at f, so at a the standby had been missing WAL for at
+ *	 least a - f.
+ * - its own figure (replroute's lag_seconds, an upper bound net of delivery
+ *	 delay, on the standby's clock), raised to X where it says less (WAL
+ *	 the standby had not even received), then aged by now - a.
+ *
+ * The figure is min(U, max(own, X) + (now - a)); with no own figure, U; with
+ * neither, unknown (X remains as "at least").  So after an idle spell, on
+ * the first answers, and beyond the history, the standby's own figure is
+ * the bound, never smaller than what the client knows; while the client
+ * watches, U is exact to one check interval.
+ *
+ * A standby whose own figure is exactly 0 while streaming has replayed
+ * every complete record it received: replroute reports 0 only then (the
+ * rest being the head of a record the upstream has not finished flushing).
+ * Its effective position is then what it received.
+ *
+ * Lag in bytes: the primary's newest position minus the standby's replay
+ * position, or the standby's own figure when there is no history.
  *
  *-------------------------------------------------------------------------
  */
+#include <math.h>
+#include <string.h>
+
 #include "rr_int.h"
 
 /*
- * rr_lag_forget
- *		Drop the samples (the primary changed).
+ * rr_history_reset
+ *		Start a new history for the primary "node" on "timeline".
  */
 void
-rr_lag_forget(RRcluster *rr)
+rr_history_reset(rr_memory *mem, int node, int timeline)
 {
-	rr->history_len = 0;
-	rr->history_start = 0;
-	rr->history_primary = -1;
-	rr->history_timeline = 0;
+	mem->hist.n = 0;
+	mem->history_node = node;
+	mem->history_timeline = timeline;
 }
 
 /*
- * rr_lag_record_primary
- *		Remember that the primary (node index, timeline) was at lsn at time
- *		at_us.  Only moves forward are recorded; the oldest sample goes when
- *		the ring is full.
+ * thin_one
+ *		Drop the sample whose loss costs the least precision relative to its
+ *		age; the oldest and the newest stay.
+ */
+static void
+thin_one(rr_history *hist, int64_t now)
+{
+	int			best = 1;
+	double		best_cost = -1.0;
+	int			i;
+
+	for (i = 1; i < hist->n - 1; i++)
+	{
+		double		loss = (double) (hist->s[i].last_asked_us - hist->s[i - 1].last_asked_us);
+		double		age = (double) (now - hist->s[i].last_asked_us) + 1000.0;
+		double		cost = loss / age;
+
+		if (best_cost < 0 || cost < best_cost)
+		{
+			best = i;
+			best_cost = cost;
+		}
+	}
+	/* what the dropped sample proved: its successor was seen no earlier */
+	memmove(&hist->s[best], &hist->s[best + 1],
+			sizeof(rr_sample) * (size_t) (hist->n - best - 1));
+	hist->n--;
+}
+
+/*
+ * rr_history_note
+ *		The primary was at lsn in an answer to a query sent at asked_us that
+ *		arrived at answered_us.
  */
 void
-rr_lag_record_primary(RRcluster *rr, int primary, int timeline,
-					  uint64_t lsn, int64_t at_us)
+rr_history_note(rr_history *hist, uint64_t lsn, int64_t asked_us,
+				int64_t answered_us)
 {
-	int			last;
-	int64_t		max_gap = 2 * rr->opts.check_interval_us + 50 * 1000;
+	if (hist->n > 0)
+	{
+		rr_sample  *last = &hist->s[hist->n - 1];
 
-	if (rr->history_primary != primary || rr->history_timeline != timeline ||
-		at_us - rr->history_seen_us > max_gap)
-	{
-		rr_lag_forget(rr);
-		rr->history_primary = primary;
-		rr->history_timeline = timeline;
-	}
-	rr->history_seen_us = at_us;
-	if (rr->history_len > 0)
-	{
-		last = (rr->history_start + rr->history_len - 1) % RR_LSN_HISTORY;
-		if (lsn <= rr->history[last].lsn)
+		if (lsn == last->lsn)
+		{
+			if (asked_us > last->last_asked_us)
+				last->last_asked_us = asked_us;
 			return;
+		}
+		if (lsn < last->lsn)
+			return;				/* an answer overtaken by a newer one */
 	}
-	if (rr->history_len == RR_LSN_HISTORY)
-	{
-		rr->history_start = (rr->history_start + 1) % RR_LSN_HISTORY;
-		rr->history_len--;
-	}
-	last = (rr->history_start + rr->history_len) % RR_LSN_HISTORY;
-	rr->history[last].at_us = at_us;
-	rr->history[last].lsn = lsn;
-	rr->history_len++;
+	if (hist->n == RR_HISTORY_SLOTS)
+		thin_one(hist, answered_us);
+	hist->s[hist->n].lsn = lsn;
+	hist->s[hist->n].first_seen_us = answered_us;
+	hist->s[hist->n].last_asked_us = asked_us;
+	hist->n++;
 }
 
 /*
- * rr_lag_seconds_behind
- *		Seconds a standby that replayed up to "replayed" has been missing WAL
- *		the primary had.  0 when it has all the primary had at the last
- *		sample.  If it is behind even the oldest sample, the age of that
- *		sample, a lower bound: *exact is then false.
+ * rr_history_newest
+ *		The newest position in the history, or RR_INVALID_LSN.
  */
-double
-rr_lag_seconds_behind(const RRcluster *rr, uint64_t replayed, int64_t now_us,
-					  bool *exact)
+uint64_t
+rr_history_newest(const rr_history *hist)
 {
+	return hist->n > 0 ? hist->s[hist->n - 1].lsn : RR_INVALID_LSN;
+}
+
+/*
+ * effective_replay
+ *		The standby's replay position for comparisons: what it received
+ *		when its own figure says everything complete is replayed.
+ */
+static uint64_t
+effective_replay(const rr_fact *f)
+{
+	if (f->h.own_lag_seconds == 0.0 && f->h.streaming &&
+		f->h.receive_lsn > f->h.wal_lsn)
+		return f->h.receive_lsn;
+	return f->h.wal_lsn;
+}
+
+/*
+ * rr_lag_of
+ *		The lag of the standby described by *standby (which must hold an
+ *		answer) against the primary whose history is *hist (may be empty),
+ *		as of now.  See the file header.
+ */
+void
+rr_lag_of(const rr_history *hist, const rr_fact *standby, int64_t now,
+		  rr_lag *out)
+{
+	uint64_t	r = effective_replay(standby);
 	int			lo = 0,
-				hi = rr->history_len;
+				hi = hist->n;
+	double		u = INFINITY;
+	double		x = 0.0;
+	double		own = standby->h.own_lag_seconds;
+	double		best = INFINITY;
 
-	*exact = true;
-	if (rr->history_len == 0)
-		return 0.0;
+	/* bytes */
+	if (hist->n > 0)
+	{
+		uint64_t	newest = rr_history_newest(hist);
 
-	/* samples are in increasing lsn order: find the first one > replayed */
+		out->bytes = newest > standby->h.wal_lsn ?
+			(int64_t) (newest - standby->h.wal_lsn) : 0;
+	}
+	else
+		out->bytes = standby->h.own_lag_bytes;
+
+	/* first sample beyond r: samples are in increasing lsn order */
 	while (lo < hi)
 	{
 		int			mid = lo + (hi - lo) / 2;
-		int			idx = (rr->history_start + mid) % RR_LSN_HISTORY;
 
-		if (rr->history[idx].lsn > replayed)
+		if (hist->s[mid].lsn > r)
 			hi = mid;
 		else
 			lo = mid + 1;
 	}
-	if (lo == rr->history_len)
-		return 0.0;
-	*exact = (lo > 0);
-	{
-		int64_t		since = rr->history[(rr->history_start + lo) % RR_LSN_HISTORY].at_us;
+	if (lo > 0 && now > hist->s[lo - 1].last_asked_us)
+		u = (double) (now - hist->s[lo - 1].last_asked_us) / 1e6;
+	else if (lo > 0)
+		u = 0.0;
+	if (lo < hist->n && standby->asked_us > hist->s[lo].first_seen_us)
+		x = (double) (standby->asked_us - hist->s[lo].first_seen_us) / 1e6;
 
-		return now_us > since ? (double) (now_us - since) / 1e6 : 0.0;
+	if (own >= 0.0)
+	{
+		double		age = now > standby->asked_us ?
+			(double) (now - standby->asked_us) / 1e6 : 0.0;
+
+		best = (own > x ? own : x) + age;
 	}
+	if (u < best)
+		best = u;
+
+	out->seconds = isinf(best) ? -1.0 : best;
+	out->at_least = x;
 }

@@ -47,6 +47,9 @@ rr_options_init(rr_options *opts)
 	opts->fallback = RR_FALLBACK_PRIMARY;
 	opts->consistency = RR_CONSISTENCY_NONE;
 	opts->causal_wait_us = 100 * 1000;
+	opts->primary_lost = RR_PRIMARY_LOST_SERVE;
+	opts->node_timeout_us = 2 * 1000 * 1000;
+	opts->statement_timeout_us = 0;
 }
 
 /*
@@ -137,11 +140,13 @@ parse_choice(const char *val, const char *const *choices, int *out)
 static const char *const policy_names[] = {"round_robin", "random", "least_lag", NULL};
 static const char *const fallback_names[] = {"primary", "error", NULL};
 static const char *const consistency_names[] = {"none", "session", NULL};
+static const char *const primary_lost_names[] = {"serve", "refuse", NULL};
 
 /* Keys in the order of the documentation; index used to detect repeats. */
 static const char *const option_keys[] = {
 	"max_lag_bytes", "max_lag_seconds", "check_interval", "policy",
-	"fallback", "consistency", "causal_wait", NULL
+	"fallback", "consistency", "causal_wait", "primary_lost", "node_timeout",
+	"statement_timeout", NULL
 };
 
 /*
@@ -212,6 +217,31 @@ set_option(rr_options *opts, int key, const char *val,
 				break;
 			opts->causal_wait_us = (int64_t) llround(d);
 			return 0;
+		case 7:
+			if (parse_choice(val, primary_lost_names, &choice) < 0)
+			{
+				rr_format(why, sizeof(why), "expected serve or refuse");
+				break;
+			}
+			opts->primary_lost = (rr_primary_lost) choice;
+			return 0;
+		case 8:					/* node_timeout: base unit millisecond */
+			if (parse_quantity(val, time_units, 1000.0, UNITS_HINT_TIME,
+							   MAX_TIME_US, &d, why, sizeof(why)) < 0)
+				break;
+			if (d < 1000.0)
+			{
+				rr_format(why, sizeof(why), "must be at least 1ms");
+				break;
+			}
+			opts->node_timeout_us = (int64_t) llround(d);
+			return 0;
+		case 9:					/* statement_timeout: base unit millisecond, 0 off */
+			if (parse_quantity(val, time_units, 1000.0, UNITS_HINT_TIME,
+							   MAX_TIME_US, &d, why, sizeof(why)) < 0)
+				break;
+			opts->statement_timeout_us = (int64_t) llround(d);
+			return 0;
 	}
 	rr_format(errbuf, errlen, "invalid value for option \"%s\": \"%s\" (%s)",
 			  option_keys[key], val, why);
@@ -271,7 +301,8 @@ rr_options_parse(rr_options *opts, const char *str, char *errbuf, size_t errlen)
 		{
 			rr_format(errbuf, errlen,
 					  "unknown option \"%s\" (known: max_lag_bytes, max_lag_seconds, "
-					  "check_interval, policy, fallback, consistency, causal_wait)",
+					  "check_interval, policy, fallback, consistency, causal_wait, "
+					  "primary_lost, node_timeout, statement_timeout)",
 					  token);
 			return -1;
 		}

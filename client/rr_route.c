@@ -1,27 +1,19 @@
 /*-------------------------------------------------------------------------
  *
  * rr_route.c
- *		The routing decision: which node is the primary, which standbys are
- *		fit for reads, and which one a read goes to.
+ *		Choosing the node for a read or a write, from the decision
+ *		(rr_decide.c) taken on the newest facts as of now.
  *
- * After every health round rr_route_update() recomputes, from the latest
- * answers:
+ * Before routing, a call takes whatever answers have arrived and sends the
+ * questions that are due (rr_health_pump), without waiting.  It waits only
+ * if it cannot route with what it knows (after an idle spell every answer
+ * is old, and aged lags exceed the limits), and then only for answers to
+ * questions sent within the last check_interval, at most for the grace of
+ * max(2 * check_interval, 250 ms): never for a node that is slow or hung,
+ * which stays out of the way until it answers.
  *
- * - the cluster's system identifier: the one most nodes in the list share
- *	 (locked for good once a majority of the list agrees); a node with
- *	 another one belongs to a different cluster and is excluded;
- * - the primary: the node claiming the primary role on the highest timeline
- *	 any node of the cluster has ever reported to this handle.  A node
- *	 claiming primary on a lower timeline (an old primary started again
- *	 after a failover) is never written to nor read from; two nodes claiming
- *	 primary on the same highest timeline means no primary at all;
- * - each standby's lag against the primary (rr_lag.c) when the primary
- *	 answered this round, else the standby's own figures;
- * - which standbys are routable: answered this round, same cluster, not on
- *	 an older timeline than the primary, lag within both limits.
- *
- * Routing itself is then a choice among routable standbys (round robin,
- * random or least lag), the primary as fallback.
+ * Routing itself is a choice among fit standbys (round robin, random or
+ * least lag), the primary as fallback.
  *
  *-------------------------------------------------------------------------
  */
@@ -32,241 +24,229 @@
 
 #include "rr_int.h"
 
-/* Did node answer the latest round? */
-static bool
-fresh(const RRcluster *rr, const rr_node *node)
-{
-	return node->have_health && node->probe_state != RR_PROBE_DOWN &&
-		node->answered_round == rr->round;
-}
+#define RR_GRACE_MIN_US		(250 * 1000)
 
-/*
- * update_sysid
- *		Decide the cluster's system identifier: plurality among answering
- *		nodes (ties go to the earliest node in the list); locked once a
- *		majority of the whole list shares it.
- */
+/* Tell the event handler, if any. */
 static void
-update_sysid(RRcluster *rr)
+emit(RRcluster *rr, RReventType type, int node)
 {
-	int			i,
-				j,
-				best = -1,
-				best_votes = 0;
+	RRevent		ev;
 
-	if (rr->sysid_locked)
+	if (rr->event_handler == NULL)
 		return;
-	for (i = 0; i < rr->nnodes; i++)
-	{
-		int			votes = 0;
-
-		if (!rr->nodes[i].have_health)
-			continue;
-		for (j = 0; j < rr->nnodes; j++)
-			if (rr->nodes[j].have_health &&
-				rr->nodes[j].health.system_identifier == rr->nodes[i].health.system_identifier)
-				votes++;
-		if (votes > best_votes)
-		{
-			best = i;
-			best_votes = votes;
-		}
-	}
-	if (best < 0)
-		return;
-	rr->have_sysid = true;
-	rr->sysid = rr->nodes[best].health.system_identifier;
-	if (2 * best_votes > rr->nnodes)
-		rr->sysid_locked = true;
-}
-
-static void
-format_bytes(int64_t bytes, char *buf, size_t len)
-{
-	if (bytes >= 1024 * 1024 * 1024)
-		rr_format(buf, len, "%.1f GB", bytes / (1024.0 * 1024 * 1024));
-	else if (bytes >= 1024 * 1024)
-		rr_format(buf, len, "%.1f MB", bytes / (1024.0 * 1024));
-	else if (bytes >= 1024)
-		rr_format(buf, len, "%.1f kB", bytes / 1024.0);
-	else
-		rr_format(buf, len, "%" PRId64 " bytes", bytes);
+	ev.type = type;
+	ev.node = node;
+	ev.reason = node >= 0 ? rr->verdicts[node].reason : RR_REASON_OK;
+	ev.message = node >= 0 ? RRnodeError(rr, node) : "";
+	ev.timeline = rr->mem.max_timeline;
+	rr->event_handler(rr->event_arg, &ev);
 }
 
 /*
- * rr_route_update
- *		Recompute the primary, lags and routability; see the file header.
- */
-void
-rr_route_update(RRcluster *rr)
-{
-	int64_t		now = rr_now_us();
-	int			i,
-				primary = -1,
-				claims = 0;
-	rr_node    *p;
-
-	update_sysid(rr);
-
-	/* membership and the highest timeline of this cluster */
-	for (i = 0; i < rr->nnodes; i++)
-	{
-		rr_node    *node = &rr->nodes[i];
-
-		node->foreign = node->have_health && rr->have_sysid &&
-			node->health.system_identifier != rr->sysid;
-		node->stale_primary = false;
-		node->routable = false;
-		node->lag_bytes = -1;
-		node->lag_seconds = -1.0;
-		node->reason[0] = '\0';
-		if (node->have_health && !node->foreign &&
-			node->health.timeline > rr->max_timeline)
-			rr->max_timeline = node->health.timeline;
-	}
-
-	/* the primary: role primary on the highest timeline, and only one */
-	for (i = 0; i < rr->nnodes; i++)
-	{
-		rr_node    *node = &rr->nodes[i];
-
-		if (!node->have_health || node->foreign ||
-			node->health.role != RR_ROLE_PRIMARY)
-			continue;
-		if (node->health.timeline < rr->max_timeline)
-		{
-			node->stale_primary = true;
-			rr_format(node->reason, sizeof(node->reason),
-					  "claims to be primary on timeline %d, but timeline %d exists "
-					  "(an old primary: never used)",
-					  node->health.timeline, rr->max_timeline);
-			continue;
-		}
-		claims++;
-		if (primary < 0)
-			primary = i;
-	}
-	if (claims > 1)
-	{
-		for (i = 0; i < rr->nnodes; i++)
-		{
-			rr_node    *node = &rr->nodes[i];
-
-			if (node->have_health && !node->foreign && !node->stale_primary &&
-				node->health.role == RR_ROLE_PRIMARY)
-				rr_format(node->reason, sizeof(node->reason),
-						  "%d nodes claim to be primary on timeline %d (split brain): "
-						  "none is written to", claims, rr->max_timeline);
-		}
-		primary = -1;
-	}
-	rr->primary = primary;
-
-	p = primary >= 0 ? &rr->nodes[primary] : NULL;
-	if (p && fresh(rr, p))
-		rr_lag_record_primary(rr, primary, p->health.timeline, p->health.wal_lsn,
-							  p->answered_at_us);
-	if (p)
-	{
-		p->lag_bytes = 0;
-		p->lag_seconds = 0.0;
-		/* fit for reads as the fallback, unless fallback=error */
-		p->routable = (rr->opts.fallback == RR_FALLBACK_PRIMARY);
-		if (!p->routable)
-			rr_format(p->reason, sizeof(p->reason),
-					  "the primary takes no reads (fallback=error)");
-	}
-
-	/* standbys */
-	for (i = 0; i < rr->nnodes; i++)
-	{
-		rr_node    *node = &rr->nodes[i];
-		char		a[64],
-					b[64];
-
-		if (node->foreign)
-		{
-			rr_format(node->reason, sizeof(node->reason),
-					  "system identifier %" PRIu64 " differs from the cluster's %" PRIu64
-					  " (a node of another cluster?)",
-					  node->health.system_identifier, rr->sysid);
-			continue;
-		}
-		if (!node->have_health || node->health.role == RR_ROLE_PRIMARY)
-			continue;
-		if (p && fresh(rr, p))
-		{
-			bool		exact;
-
-			node->lag_bytes = p->health.wal_lsn > node->health.wal_lsn ?
-				(int64_t) (p->health.wal_lsn - node->health.wal_lsn) : 0;
-			node->lag_seconds = rr_lag_seconds_behind(rr, node->health.wal_lsn, now,
-													  &exact);
-			/* we have not watched long enough to know: ask the standby too */
-			if (!exact && node->health.own_lag_seconds > node->lag_seconds)
-				node->lag_seconds = node->health.own_lag_seconds;
-		}
-		else
-		{
-			/* no primary to compare with: the standby's own figures */
-			node->lag_bytes = node->health.own_lag_bytes;
-			node->lag_seconds = node->health.own_lag_seconds;
-		}
-
-		if (!fresh(rr, node))
-			rr_format(node->reason, sizeof(node->reason),
-					  "did not answer the latest health check in time");
-		else if (p && node->health.timeline < p->health.timeline)
-			rr_format(node->reason, sizeof(node->reason),
-					  "on timeline %d, older than the primary's %d",
-					  node->health.timeline, p->health.timeline);
-		else if (node->lag_bytes > rr->opts.max_lag_bytes)
-		{
-			format_bytes(node->lag_bytes, a, sizeof(a));
-			format_bytes(rr->opts.max_lag_bytes, b, sizeof(b));
-			rr_format(node->reason, sizeof(node->reason),
-					  "lags %s behind, over max_lag_bytes (%s)", a, b);
-		}
-		else if (node->lag_seconds < 0)
-			rr_format(node->reason, sizeof(node->reason), "lag in seconds unknown yet");
-		else if (node->lag_seconds > rr->opts.max_lag_seconds)
-			rr_format(node->reason, sizeof(node->reason),
-					  "lags %.3f s behind, over max_lag_seconds (%g s)",
-					  node->lag_seconds, rr->opts.max_lag_seconds);
-		else
-			node->routable = true;
-	}
-}
-
-/*
- * describe_nodes
- *		Append "host:port: why" for every node to the handle's error.
+ * report_changes
+ *		Compare the new view with the last one and emit the events.
  */
 static void
-describe_nodes(RRcluster *rr)
+report_changes(RRcluster *rr)
 {
 	int			i;
 
 	for (i = 0; i < rr->nnodes; i++)
 	{
 		rr_node    *node = &rr->nodes[i];
+		bool		up = node->fact->link != RR_LINK_DOWN && node->fact->answered;
+		bool		fit = node->verdict->routable;
+
+		if (up && !node->was_up)
+			emit(rr, RR_EVENT_NODE_UP, i);
+		else if (!up && node->was_up && node->fact->link == RR_LINK_DOWN)
+			emit(rr, RR_EVENT_NODE_DOWN, i);
+		if (up && i != rr->decision.primary)
+		{
+			if (!fit && (node->was_fit || !node->was_up))
+				emit(rr, RR_EVENT_NODE_EXCLUDED, i);
+			else if (fit && !node->was_fit && node->was_up)
+				emit(rr, RR_EVENT_NODE_READMITTED, i);
+		}
+		if (up || node->fact->link == RR_LINK_DOWN)
+		{
+			node->was_up = up;
+			node->was_fit = up && fit;
+		}
+	}
+	if (rr->decision.primary != rr->seen_primary)
+	{
+		rr->seen_primary = rr->decision.primary;
+		emit(rr, RR_EVENT_PRIMARY_CHANGED, rr->decision.primary);
+	}
+	if (rr->mem.max_timeline != rr->seen_timeline)
+	{
+		if (rr->seen_timeline > 0)
+			emit(rr, RR_EVENT_TIMELINE_CHANGED, -1);
+		rr->seen_timeline = rr->mem.max_timeline;
+	}
+}
+
+/*
+ * rr_update_view
+ *		Decide again on the facts as of now; remember the primary; tell the
+ *		event handler what changed.
+ */
+void
+rr_update_view(RRcluster *rr)
+{
+	uint64_t	token = rr->opts.consistency == RR_CONSISTENCY_SESSION ?
+		rr->session_lsn : RR_INVALID_LSN;
+
+	rr_decide(rr->nnodes, rr->facts, &rr->mem, &rr->opts, token, rr_now_us(),
+			  rr->verdicts, &rr->decision);
+	if (rr->decision.primary >= 0)
+		rr->last_primary = rr->decision.primary;
+	report_changes(rr);
+}
+
+/* Some standby is fit for reads. */
+static bool
+standby_fit(const RRcluster *rr)
+{
+	int			i;
+
+	for (i = 0; i < rr->nnodes; i++)
+		if (i != rr->decision.primary && rr->verdicts[i].routable)
+			return true;
+	return false;
+}
+
+/*
+ * asked_recently
+ *		An answer from node is on its way and is worth waiting for: its
+ *		question (or its connection) started within the last check_interval,
+ *		and it has answered before, so it is not a stranger that may never
+ *		answer.
+ */
+static bool
+asked_recently(const RRcluster *rr, const rr_node *node, int64_t now)
+{
+	int64_t		since = now - rr->opts.check_interval_us;
+
+	if (!node->ever_answered)
+		return false;
+	if (node->probe_state == RR_PROBE_QUERYING)
+		return node->sent_us >= since;
+	if (node->probe_state == RR_PROBE_CONNECTING)
+		return node->connect_started_us >= since;
+	return false;
+}
+
+/*
+ * stale_only
+ *		A fresh answer could make node fit: it has none, or it is unfit only
+ *		because its newest answer is old (its lag, less that age, is within
+ *		the limits).
+ */
+static bool
+stale_only(const RRcluster *rr, const rr_node *node, int64_t now)
+{
+	const rr_verdict *v = node->verdict;
+	double		age;
+
+	if (!node->fact->answered || v->lag_seconds < 0)
+		return true;
+	if (v->reason != RR_REASON_LAG_OVER_LIMIT || v->lag_bytes > rr->opts.max_lag_bytes)
+		return false;
+	age = (double) (now - node->fact->asked_us) / 1e6;
+	return v->lag_seconds - age <= rr->opts.max_lag_seconds;
+}
+
+/* rr_prepare's wait condition: routable now, or nothing worth waiting for. */
+static bool
+can_route(RRcluster *rr, void *arg)
+{
+	RRintent	intent = *(RRintent *) arg;
+	int64_t		now = rr_now_us();
+	int			i;
+
+	rr_update_view(rr);
+	if (intent == RR_READ ? standby_fit(rr) : rr->decision.primary >= 0)
+		return true;
+	for (i = 0; i < rr->nnodes; i++)
+	{
+		const rr_node *node = &rr->nodes[i];
+
+		/* a write waits only for nodes that may be the primary */
+		if (intent == RR_WRITE && node->fact->answered &&
+			node->fact->h.role != RR_ROLE_PRIMARY)
+			continue;
+		if (intent == RR_READ &&
+			(i == rr->decision.primary || !stale_only(rr, node, now)))
+			continue;
+		if (asked_recently(rr, node, now))
+			return false;
+	}
+	return true;
+}
+
+/*
+ * rr_prepare
+ *		Bring the facts up to date for a call with this intent; see the
+ *		file header.  For a write with no primary known, a last primary
+ *		that was refusing connections (a restart) is tried again at once,
+ *		as a plain libpq client would on its next attempt.
+ */
+void
+rr_prepare(RRcluster *rr, RRintent intent)
+{
+	int64_t		start = rr_now_us();
+	int64_t		grace = 2 * rr->opts.check_interval_us;
+
+	if (grace < RR_GRACE_MIN_US)
+		grace = RR_GRACE_MIN_US;
+	rr_health_pump(rr);
+	rr_update_view(rr);
+	if (intent == RR_WRITE && rr->decision.primary < 0 && rr->last_primary >= 0)
+	{
+		rr_node    *old = &rr->nodes[rr->last_primary];
+
+		if (old->probe_state == RR_PROBE_DOWN && old->refused)
+			rr_health_expedite(rr, old);
+	}
+	rr_wait_health(rr, start + grace, can_route, &intent);
+}
+
+/*
+ * rr_describe_nodes
+ *		Append "host:port: why" for every node to the handle's error.
+ */
+void
+rr_describe_nodes(RRcluster *rr)
+{
+	int			i;
+
+	for (i = 0; i < rr->nnodes; i++)
+	{
+		rr_node    *node = &rr->nodes[i];
+		const rr_verdict *v = node->verdict;
 		const char *why;
 
-		if (node->probe_state == RR_PROBE_DOWN)
-			why = node->error[0] ? node->error : "down";
-		else if (node->excluded)
-			why = node->error;
-		else if (node->probe_state == RR_PROBE_CONNECTING && !node->ever_answered)
-			why = "still connecting";
-		else if (node->reason[0])
-			why = node->reason;
-		else if (node->health.role == RR_ROLE_PRIMARY && rr->primary == i)
-			why = "primary";
-		else if (node->routable)
-			why = "fit for reads";
-		else
-			why = "no health answer yet";
-		rr_append_error(rr, "\n  %s:%s: %s", RRnodeHost(rr, i), node->params->port, why);
+		switch (v->reason)
+		{
+			case RR_REASON_DOWN:
+			case RR_REASON_EXTENSION_MISSING:
+			case RR_REASON_EXTENSION_VERSION:
+				why = node->error[0] ? node->error : "down";
+				break;
+			case RR_REASON_CONNECTING:
+				why = "connecting, no answer yet";
+				break;
+			case RR_REASON_OK:
+				why = (i == rr->decision.primary) ? "primary" : "fit for reads";
+				break;
+			default:
+				why = v->why;
+				break;
+		}
+		rr_append_error(rr, "\n  %s:%s: %s", rr_node_host(rr, node),
+						node->params->port, why);
 	}
 }
 
@@ -285,23 +265,23 @@ choose(RRcluster *rr, rr_node **cand, int n)
 		case RR_POLICY_LEAST_LAG:
 			for (i = 1; i < n; i++)
 			{
-				if (cand[i]->lag_bytes < cand[best]->lag_bytes ||
-					(cand[i]->lag_bytes == cand[best]->lag_bytes &&
-					 cand[i]->lag_seconds < cand[best]->lag_seconds))
+				if (cand[i]->verdict->lag_bytes < cand[best]->verdict->lag_bytes ||
+					(cand[i]->verdict->lag_bytes == cand[best]->verdict->lag_bytes &&
+					 cand[i]->verdict->lag_seconds < cand[best]->verdict->lag_seconds))
 					best = i;
 			}
 			/* among equals, rotate so that equal standbys share the load */
 			for (i = 0; i < n; i++)
-				if (cand[i]->lag_bytes == cand[best]->lag_bytes &&
-					cand[i]->lag_seconds == cand[best]->lag_seconds)
+				if (cand[i]->verdict->lag_bytes == cand[best]->verdict->lag_bytes &&
+					cand[i]->verdict->lag_seconds == cand[best]->verdict->lag_seconds)
 					ties++;
 			if (ties > 1)
 			{
 				int			k = (int) (rr->rr_counter++ % (uint64_t) ties);
 
 				for (i = 0; i < n; i++)
-					if (cand[i]->lag_bytes == cand[best]->lag_bytes &&
-						cand[i]->lag_seconds == cand[best]->lag_seconds &&
+					if (cand[i]->verdict->lag_bytes == cand[best]->verdict->lag_bytes &&
+						cand[i]->verdict->lag_seconds == cand[best]->verdict->lag_seconds &&
 						k-- == 0)
 						return i;
 			}
@@ -316,11 +296,12 @@ choose(RRcluster *rr, rr_node **cand, int n)
  * rr_route_read
  *		The node a read goes to, or NULL with the handle's error set.
  *
- * avoid: a node that just failed (not chosen again).  min_lsn: with session
- * consistency, the position the read must see; a standby known to have
- * replayed it is preferred, and if none is, a routable standby is returned
- * with *needs_wait set (the caller waits there, or falls back).  The
- * primary is the fallback when no standby is routable and fallback=primary.
+ * avoid: a node that just failed (not chosen again, unless nothing else
+ * can serve).  min_lsn: with session consistency, the position the read
+ * must see; a standby known to have replayed it is preferred, and if none
+ * is, a fit standby is returned with *needs_wait set (the caller waits
+ * there, or falls back).  The primary is the fallback when no standby is
+ * fit and fallback=primary.
  */
 rr_node *
 rr_route_read(RRcluster *rr, const rr_node *avoid, uint64_t min_lsn,
@@ -328,9 +309,10 @@ rr_route_read(RRcluster *rr, const rr_node *avoid, uint64_t min_lsn,
 {
 	rr_node   **cand;
 	int			n = 0,
-				ncaught = 0,
+				ncaught,
 				i;
 	rr_node    *chosen = NULL;
+	int			primary = rr->decision.primary;
 
 	*needs_wait = false;
 	cand = malloc(sizeof(rr_node *) * (size_t) rr->nnodes);
@@ -345,8 +327,8 @@ rr_route_read(RRcluster *rr, const rr_node *avoid, uint64_t min_lsn,
 	{
 		rr_node    *node = &rr->nodes[i];
 
-		if (node->routable && i != rr->primary && node != avoid &&
-			node->probe_state != RR_PROBE_DOWN && node->replayed_lsn >= min_lsn)
+		if (node->verdict->routable && i != primary && node != avoid &&
+			node->fact->replayed_lsn >= min_lsn)
 			cand[n++] = node;
 	}
 	ncaught = n;
@@ -356,8 +338,7 @@ rr_route_read(RRcluster *rr, const rr_node *avoid, uint64_t min_lsn,
 		{
 			rr_node    *node = &rr->nodes[i];
 
-			if (node->routable && i != rr->primary && node != avoid &&
-				node->probe_state != RR_PROBE_DOWN)
+			if (node->verdict->routable && i != primary && node != avoid)
 				cand[n++] = node;
 		}
 	}
@@ -370,9 +351,9 @@ rr_route_read(RRcluster *rr, const rr_node *avoid, uint64_t min_lsn,
 	if (chosen)
 		return chosen;
 
-	if (rr->opts.fallback == RR_FALLBACK_PRIMARY && rr->primary >= 0 &&
-		&rr->nodes[rr->primary] != avoid)
-		return &rr->nodes[rr->primary];
+	if (rr->opts.fallback == RR_FALLBACK_PRIMARY && primary >= 0 &&
+		&rr->nodes[primary] != avoid)
+		return &rr->nodes[primary];
 
 	if (rr->opts.fallback == RR_FALLBACK_PRIMARY)
 		rr_set_error(rr, "no node fit for reads: no standby within the lag limits and no primary reachable");
@@ -380,7 +361,7 @@ rr_route_read(RRcluster *rr, const rr_node *avoid, uint64_t min_lsn,
 		rr_set_error(rr, "no standby fit for reads (max_lag_bytes %" PRId64
 					 ", max_lag_seconds %g s, fallback=error)",
 					 rr->opts.max_lag_bytes, rr->opts.max_lag_seconds);
-	describe_nodes(rr);
+	rr_describe_nodes(rr);
 	return NULL;
 }
 
@@ -391,9 +372,9 @@ rr_route_read(RRcluster *rr, const rr_node *avoid, uint64_t min_lsn,
 rr_node *
 rr_route_write(RRcluster *rr)
 {
-	if (rr->primary >= 0 && rr->nodes[rr->primary].probe_state != RR_PROBE_DOWN)
-		return &rr->nodes[rr->primary];
+	if (rr->decision.primary >= 0)
+		return &rr->nodes[rr->decision.primary];
 	rr_set_error(rr, "no primary reachable for a write");
-	describe_nodes(rr);
+	rr_describe_nodes(rr);
 	return NULL;
 }

@@ -7,7 +7,8 @@
  * A write with consistency=session is sent in pipeline mode followed by a
  * Sync and "SELECT pg_current_wal_insert_lsn()": the write commits at the
  * Sync (unless inside a transaction block), the position is read in the
- * next transaction, both in one network round trip.  A read then goes to a
+ * next transaction, both in one network round trip (rr_run drives both,
+ * with the health probes going on).  A read then goes to a
  * standby known to have replayed the token (no extra work); otherwise to a
  * fit standby with "CALL replroute.wait_for_lsn(token, causal_wait)"
  * pipelined before the read itself; if the wait does not succeed the read's
@@ -32,151 +33,106 @@ note_token(RRcluster *rr, uint64_t lsn)
 		rr->session_lsn = lsn;
 }
 
-/*
- * drain_pipeline
- *		Read everything up to and including the next PGRES_PIPELINE_SYNC.
- *		Returns the first real result (caller frees), or NULL if none or the
- *		connection failed.
- */
-static PGresult *
-drain_to_sync(PGconn *conn)
-{
-	PGresult   *first = NULL;
-	PGresult   *res;
-	int			nulls = 0;
-
-	for (;;)
-	{
-		res = PQgetResult(conn);
-		if (res == NULL)
-		{
-			/* NULL ends one query's results; two in a row means trouble */
-			if (++nulls > 1 || PQstatus(conn) == CONNECTION_BAD)
-				return first;
-			continue;
-		}
-		nulls = 0;
-		if (PQresultStatus(res) == PGRES_PIPELINE_SYNC)
-		{
-			PQclear(res);
-			return first;
-		}
-		if (first == NULL)
-			first = res;
-		else
-			PQclear(res);
-	}
-}
-
-/* Leave pipeline mode, discarding anything left. */
+/* Note the token an INSERT_LSN_QUERY result carries, if it is one. */
 static void
-leave_pipeline(PGconn *conn)
+note_token_result(RRcluster *rr, const PGresult *res)
 {
-	if (PQpipelineStatus(conn) != PQ_PIPELINE_OFF && PQexitPipelineMode(conn) == 0)
-	{
-		/* results still pending: the connection is not reusable */
-		PGresult   *res;
-		int			guard = 0;
+	uint64_t	lsn;
 
-		while ((res = PQgetResult(conn)) != NULL && guard++ < 100)
-			PQclear(res);
-		(void) PQexitPipelineMode(conn);
-	}
+	if (res && PQresultStatus(res) == PGRES_TUPLES_OK &&
+		PQntuples(res) == 1 && PQnfields(res) == 1 &&
+		rr_parse_lsn(PQgetvalue(res, 0, 0), &lsn) == 0)
+		note_token(rr, lsn);
 }
 
 /*
  * rr_session_write
- *		Run a write on node's connection and record the token.  *result is
- *		the write's own result (NULL if the connection failed).  Returns 0,
- *		or -1 with the handle's error set if the pipeline could not even be
- *		sent.
+ *		Run a write on node's connection and record the token, in one round
+ *		trip (see the file header).  Returns the write's own result; *st is
+ *		the outcome (rr_run), err its reason.
  */
-int
+PGresult *
 rr_session_write(RRcluster *rr, rr_node *node, const char *sql, int nParams,
-				 const char *const *paramValues, PGresult **result)
+				 const char *const *paramValues, rr_run_status *st,
+				 char *err, size_t errlen)
 {
-	PGconn	   *conn = node->conn;
-	PGresult   *lsnres;
-	uint64_t	lsn;
+	rr_query	q[2];
+	PGresult   *res[2];
 
-	*result = NULL;
-	if (PQpipelineStatus(conn) != PQ_PIPELINE_OFF)
+	if (PQpipelineStatus(node->conn) != PQ_PIPELINE_OFF)
 	{
-		rr_set_error(rr, "the connection to %s:%s is in pipeline mode; leave it before calling RRexec",
-					 RRnodeHost(rr, node->index), node->params->port);
-		return -1;
+		rr_format(err, errlen, "the connection is in pipeline mode; leave it before calling RRexec");
+		*st = RR_RUN_REFUSED;
+		return NULL;
 	}
-	if (!PQenterPipelineMode(conn) ||
-		!PQsendQueryParams(conn, sql, nParams, NULL, paramValues, NULL, NULL, 0) ||
-		!PQpipelineSync(conn) ||
-		!PQsendQueryParams(conn, INSERT_LSN_QUERY, 0, NULL, NULL, NULL, NULL, 0) ||
-		!PQpipelineSync(conn))
-	{
-		leave_pipeline(conn);
-		return 0;				/* caller sees the broken connection */
-	}
-	*result = drain_to_sync(conn);
-	lsnres = drain_to_sync(conn);
-	if (lsnres && PQresultStatus(lsnres) == PGRES_TUPLES_OK &&
-		PQntuples(lsnres) == 1 && PQnfields(lsnres) == 1 &&
-		rr_parse_lsn(PQgetvalue(lsnres, 0, 0), &lsn) == 0)
-		note_token(rr, lsn);
-	PQclear(lsnres);
-	leave_pipeline(conn);
-	return 0;
+	q[0].sql = sql;
+	q[0].nparams = nParams;
+	q[0].params = paramValues;
+	q[0].extended = true;
+	q[1].sql = INSERT_LSN_QUERY;
+	q[1].nparams = 0;
+	q[1].params = NULL;
+	q[1].extended = true;
+	*st = rr_run(rr, node, q, 2, res, err, errlen);
+	if (*st != RR_RUN_DONE)
+		return NULL;
+	note_token_result(rr, res[1]);
+	PQclear(res[1]);
+	return res[0];
 }
 
 /*
  * rr_session_read
  *		On node, wait for the session token with wait_for_lsn, then run the
- *		read (sql may be NULL: wait only), in one round trip.  *caught_up says
- *		whether the wait succeeded; if not, the returned result (if any)
- *		must be discarded by the caller.
+ *		read (sql may be NULL: wait only), in one round trip.  *caught_up
+ *		says whether the wait succeeded; if not, the returned result (if
+ *		any) must be discarded by the caller.  *st is the outcome (rr_run).
  */
 PGresult *
 rr_session_read(RRcluster *rr, rr_node *node, const char *sql, int nParams,
-				const char *const *paramValues, bool *caught_up)
+				const char *const *paramValues, bool *caught_up,
+				rr_run_status *st, char *err, size_t errlen)
 {
-	PGconn	   *conn = node->conn;
 	char		token[32];
 	char		wait_ms[32];
 	const char *wait_params[2];
-	PGresult   *waitres;
-	PGresult   *res = NULL;
+	rr_query	q[2];
+	PGresult   *res[2] = {NULL, NULL};
+	int			nq = (sql != NULL) ? 2 : 1;
 
 	*caught_up = false;
-	if (PQpipelineStatus(conn) != PQ_PIPELINE_OFF)
+	if (PQpipelineStatus(node->conn) != PQ_PIPELINE_OFF)
+	{
+		rr_format(err, errlen, "the connection is in pipeline mode; leave it before calling RRexec");
+		*st = RR_RUN_REFUSED;
 		return NULL;
+	}
 	rr_format_lsn(rr->session_lsn, token, sizeof(token));
 	rr_format(wait_ms, sizeof(wait_ms), "%lld",
 			  (long long) ((rr->opts.causal_wait_us + 999) / 1000));
 	wait_params[0] = token;
 	wait_params[1] = wait_ms;
+	q[0].sql = WAIT_CALL;
+	q[0].nparams = 2;
+	q[0].params = wait_params;
+	q[0].extended = true;
+	q[1].sql = sql;
+	q[1].nparams = nParams;
+	q[1].params = paramValues;
+	q[1].extended = true;
 
-	if (!PQenterPipelineMode(conn) ||
-		!PQsendQueryParams(conn, WAIT_CALL, 2, NULL, wait_params, NULL, NULL, 0) ||
-		!PQpipelineSync(conn) ||
-		(sql != NULL &&
-		 (!PQsendQueryParams(conn, sql, nParams, NULL, paramValues, NULL, NULL, 0) ||
-		  !PQpipelineSync(conn))))
-	{
-		leave_pipeline(conn);
+	*st = rr_run(rr, node, q, nq, res, err, errlen);
+	if (*st != RR_RUN_DONE)
 		return NULL;
-	}
-	waitres = drain_to_sync(conn);
-	if (sql != NULL)
-		res = drain_to_sync(conn);
-	leave_pipeline(conn);
-
-	if (waitres && PQresultStatus(waitres) == PGRES_TUPLES_OK &&
-		PQntuples(waitres) == 1 && strcmp(PQgetvalue(waitres, 0, 0), "success") == 0)
+	if (res[0] && PQresultStatus(res[0]) == PGRES_TUPLES_OK &&
+		PQntuples(res[0]) == 1 && strcmp(PQgetvalue(res[0], 0, 0), "success") == 0)
 	{
 		*caught_up = true;
-		if (rr->session_lsn > node->replayed_lsn)
-			node->replayed_lsn = rr->session_lsn;
+		if (rr->session_lsn > node->fact->replayed_lsn)
+			node->fact->replayed_lsn = rr->session_lsn;
 	}
-	PQclear(waitres);
-	return res;
+	PQclear(res[0]);
+	return res[1];
 }
 
 const char *
@@ -217,9 +173,11 @@ int
 RRrecordWrite(RRcluster *rr)
 {
 	rr_node    *node;
-	PGresult   *res;
+	rr_query	q;
+	PGresult   *res = NULL;
+	rr_run_status st;
 	uint64_t	lsn;
-	char		msg[RR_ERRBUF_SIZE];
+	char		err[RR_ERRBUF_SIZE];
 
 	if (rr == NULL)
 		return -1;
@@ -228,21 +186,25 @@ RRrecordWrite(RRcluster *rr)
 		rr_set_error(rr, "the replroute handle is not usable");
 		return -1;
 	}
-	rr_refresh_if_stale(rr);
+	rr_prepare(rr, RR_WRITE);
 	if ((node = rr_route_write(rr)) == NULL || rr_node_conn(rr, node) == NULL)
 		return -1;
-	res = PQexec(node->conn, INSERT_LSN_QUERY);
-	if (res == NULL || PQresultStatus(res) != PGRES_TUPLES_OK ||
-		PQntuples(res) != 1 || rr_parse_lsn(PQgetvalue(res, 0, 0), &lsn) < 0)
+	q.sql = INSERT_LSN_QUERY;
+	q.nparams = 0;
+	q.params = NULL;
+	q.extended = false;
+	st = rr_run(rr, node, &q, 1, &res, err, sizeof(err));
+	if (st == RR_RUN_DONE && res && PQresultStatus(res) == PGRES_TUPLES_OK &&
+		PQntuples(res) == 1 && rr_parse_lsn(PQgetvalue(res, 0, 0), &lsn) == 0)
 	{
-		rr_trim(res ? PQresultErrorMessage(res) : PQerrorMessage(node->conn),
-				msg, sizeof(msg));
-		rr_set_error(rr, "could not read the WAL position on the primary %s:%s: %s",
-					 RRnodeHost(rr, node->index), node->params->port, msg);
 		PQclear(res);
-		return -1;
+		note_token(rr, lsn);
+		return 0;
 	}
+	if (st == RR_RUN_DONE)
+		rr_trim(res ? PQresultErrorMessage(res) : "no result", err, sizeof(err));
+	rr_set_error(rr, "could not read the WAL position on the primary %s:%s: %s",
+				 rr_node_host(rr, node), node->params->port, err);
 	PQclear(res);
-	note_token(rr, lsn);
-	return 0;
+	return -1;
 }

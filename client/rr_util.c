@@ -1,8 +1,8 @@
 /*-------------------------------------------------------------------------
  *
  * rr_util.c
- *		Small helpers: monotonic time, LSN text, error messages, a per-handle
- *		random number generator.
+ *		Small helpers: monotonic time, LSN text, numbers (independent of
+ *		the locale), error messages, a per-handle random number generator.
  *
  *-------------------------------------------------------------------------
  */
@@ -11,6 +11,7 @@
 #include <ctype.h>
 #include <errno.h>
 #include <inttypes.h>
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -82,6 +83,107 @@ rr_format_lsn(uint64_t lsn, char *buf, size_t len)
 {
 	snprintf(buf, len, "%" PRIX32 "/%" PRIX32,
 			 (uint32_t) (lsn >> 32), (uint32_t) lsn);
+}
+
+/*
+ * rr_parse_int64
+ *		Parse a decimal integer (optional sign, digits, nothing else).
+ *		Returns 0 and sets *out, or -1.  Independent of the locale.
+ */
+int
+rr_parse_int64(const char *s, int64_t *out)
+{
+	bool		neg = false;
+	uint64_t	v = 0;
+	int			ndigits = 0;
+
+	if (s == NULL)
+		return -1;
+	if (*s == '-' || *s == '+')
+		neg = (*s++ == '-');
+	for (; *s >= '0' && *s <= '9'; s++, ndigits++)
+	{
+		unsigned	d = (unsigned) (*s - '0');
+
+		if (v > (UINT64_C(9223372036854775808) - d) / 10)
+			return -1;
+		v = v * 10 + d;
+	}
+	if (ndigits == 0 || *s != '\0' ||
+		(!neg && v > (uint64_t) INT64_MAX))
+		return -1;
+	*out = neg ? (int64_t) (0 - v) : (int64_t) v;
+	return 0;
+}
+
+/*
+ * rr_parse_double
+ *		Parse a number as PostgreSQL prints a float8: optional sign, digits
+ *		with an optional fraction, an optional exponent ("1.5e-05"), and
+ *		nothing else; "Infinity" and "NaN" are refused.  Returns 0 and sets
+ *		*out, or -1.  Independent of the locale (strtod is not: in a
+ *		comma-decimal locale it stops at the point).
+ */
+int
+rr_parse_double(const char *s, double *out)
+{
+	bool		neg = false;
+	uint64_t	mant = 0;
+	int			exp10 = 0;
+	int			ndigits = 0;
+	double		v;
+
+	if (s == NULL)
+		return -1;
+	if (*s == '-' || *s == '+')
+		neg = (*s++ == '-');
+	for (; *s >= '0' && *s <= '9'; s++, ndigits++)
+	{
+		if (mant < UINT64_C(100000000000000000))
+			mant = mant * 10 + (uint64_t) (*s - '0');
+		else
+			exp10++;			/* digits beyond double's precision */
+	}
+	if (*s == '.')
+	{
+		for (s++; *s >= '0' && *s <= '9'; s++, ndigits++)
+		{
+			if (mant < UINT64_C(100000000000000000))
+			{
+				mant = mant * 10 + (uint64_t) (*s - '0');
+				exp10--;
+			}
+		}
+	}
+	if (ndigits == 0)
+		return -1;
+	if (*s == 'e' || *s == 'E')
+	{
+		bool		eneg = false;
+		int			e = 0,
+					edigits = 0;
+
+		s++;
+		if (*s == '-' || *s == '+')
+			eneg = (*s++ == '-');
+		for (; *s >= '0' && *s <= '9'; s++, edigits++)
+			if (e < 10000)
+				e = e * 10 + (*s - '0');
+		if (edigits == 0)
+			return -1;
+		exp10 += eneg ? -e : e;
+	}
+	if (*s != '\0')
+		return -1;
+	v = (double) mant;
+	if (exp10 > 0)
+		v *= pow(10.0, exp10);
+	else if (exp10 < 0)
+		v /= pow(10.0, -exp10);
+	if (!isfinite(v))
+		return -1;
+	*out = neg ? -v : v;
+	return 0;
 }
 
 void

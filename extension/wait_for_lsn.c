@@ -12,8 +12,10 @@
  * ends its transaction before waiting (SPI_commit(), as a procedure's
  * COMMIT does): the wait runs with no snapshot, no xmin and no locks.
  *
- * PostgreSQL 15 offers no replay wake-up an extension could hook, so we
- * poll with a latch wait, starting at 1 ms and backing off to 5 ms.
+ * Before PostgreSQL 19 there is no replay wake-up an extension could hook,
+ * so we poll with a latch wait, starting at 1 ms and backing off to 5 ms.
+ * On 19 the wait is core's own (WaitForLSN(), what WAIT FOR LSN runs),
+ * woken by replay itself; its results map one to one onto ours.
  *
  * IDENTIFICATION
  *		extension/wait_for_lsn.c
@@ -42,6 +44,10 @@
 #include "utils/wait_event.h"
 #else
 #include "pgstat.h"			/* PG_WAIT_EXTENSION before 14 */
+#endif
+
+#if PG_VERSION_NUM >= 190000
+#include "access/xlogwait.h"
 #endif
 
 #include "replroute_ext.h"
@@ -102,6 +108,22 @@ rr_wait_for_replay(XLogRecPtr target, int32 timeout_ms)
 {
 	TimestampTz deadline;
 	long		sleep_ms = WAIT_FIRST_SLEEP_MS;
+
+#if PG_VERSION_NUM >= 190000
+	/* core's wait; 0 means "forever" there and "look once" here */
+	if (timeout_ms > 0)
+	{
+		switch (WaitForLSN(WAIT_LSN_TYPE_STANDBY_REPLAY, target, timeout_ms))
+		{
+			case WAIT_LSN_RESULT_SUCCESS:
+				return "success";
+			case WAIT_LSN_RESULT_NOT_IN_RECOVERY:
+				return GetXLogReplayRecPtr(NULL) >= target ? "success" : "not in recovery";
+			case WAIT_LSN_RESULT_TIMEOUT:
+				return "timeout";
+		}
+	}
+#endif
 
 	deadline = TimestampTzPlusMilliseconds(GetCurrentTimestamp(), timeout_ms);
 

@@ -21,6 +21,14 @@
  *								 maxus=.. ports=.. err=..; every write's outcome
  *								 ("ok ID" / "fail ID MSG") goes to FILE; a line
  *								 "stop" on stdin ends the loop before SECS
+ *	freshloop SECS DELAY_US FILE
+ *							  -> fresh reads=.. fail=.. maxus=..; for SECS, a read
+ *								 every DELAY_US that returns the serving node's
+ *								 clock and replay position; each goes to FILE as
+ *								 "r T_SERVER LSN|- PORT T_CLIENT LAG0 LAG1 ..."
+ *								 (LAGi: RRnodeLagSeconds after the call, T_CLIENT
+ *								 the client's wall clock then, in microseconds)
+ *								 or "f T_CLIENT MSG"; "stop" on stdin ends it
  *	readconn / writeconn	  -> conn PORT | null MSG
  *	status					  -> node lines, then "end"
  *	refresh					  -> refresh 0|-1
@@ -336,6 +344,77 @@ mixloop(RRcluster *rr, long secs, long delay_us, long write_every,
 	print_counts("reads", &rd);
 }
 
+static int64_t
+wall_us(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	return (int64_t) ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
+}
+
+/* Reads that say when and how fresh they were; see the header. */
+static void
+freshloop(RRcluster *rr, double secs, long delay_us, const char *file)
+{
+	int64_t		end = now_us() + (int64_t) (secs * 1e6);
+	FILE	   *log = fopen(file, "w");
+	long		ok = 0,
+				fail = 0;
+	int64_t		max_us = 0;
+
+	if (log == NULL)
+	{
+		printf("fresh cannot open %s\n", file);
+		return;
+	}
+	while (now_us() < end)
+	{
+		struct pollfd in = {0, POLLIN, 0};
+		int64_t		t0 = now_us();
+		PGresult   *res;
+		int			i;
+
+		if (poll(&in, 1, 0) > 0)
+		{
+			char		cmd[64];
+
+			if (fgets(cmd, sizeof(cmd), stdin) == NULL || strncmp(cmd, "stop", 4) == 0)
+				break;
+		}
+		res = RRexec(rr, RR_READ,
+					 "SELECT (extract(epoch FROM clock_timestamp()) * 1000000)::bigint, "
+					 "pg_last_wal_replay_lsn()");
+		if (now_us() - t0 > max_us)
+			max_us = now_us() - t0;
+		if (res != NULL && PQresultStatus(res) == PGRES_TUPLES_OK && PQntuples(res) == 1)
+		{
+			ok++;
+			fprintf(log, "r %s %s %s %lld", PQgetvalue(res, 0, 0),
+					PQgetisnull(res, 0, 1) ? "-" : PQgetvalue(res, 0, 1),
+					last_port(rr), (long long) wall_us());
+			for (i = 0; i < RRnodeCount(rr); i++)
+				fprintf(log, " %.6f", RRnodeLagSeconds(rr, i));
+			fputc('\n', log);
+		}
+		else
+		{
+			const char *msg = res ? PQresultErrorMessage(res) : RRerrorMessage(rr);
+
+			fail++;
+			fprintf(log, "f %lld ", (long long) wall_us());
+			for (; *msg; msg++)
+				fputc(*msg == '\n' ? ' ' : *msg, log);
+			fputc('\n', log);
+		}
+		PQclear(res);
+		fflush(log);
+		sleep_us(delay_us);
+	}
+	fclose(log);
+	printf("fresh reads=%ld fail=%ld maxus=%lld\n", ok, fail, (long long) max_us);
+}
+
 static void
 status(RRcluster *rr)
 {
@@ -428,6 +507,16 @@ main(int argc, char **argv)
 				mixloop(rr, n, delay, every, table, file);
 			else
 				printf("usage: mixloop SECS DELAY_US WRITE_EVERY TABLE FILE\n");
+		}
+		else if (strcmp(line, "freshloop") == 0)
+		{
+			double		secs;
+			char		file[1024];
+
+			if (sscanf(arg, "%lf %ld %1023s", &secs, &delay, file) == 3)
+				freshloop(rr, secs, delay, file);
+			else
+				printf("usage: freshloop SECS DELAY_US FILE\n");
 		}
 		else if (strcmp(line, "readconn") == 0)
 			conn_line(rr, RRreadConn(rr));

@@ -2,11 +2,13 @@
  *
  * unit_client.c
  *		Server-less unit tests of libreplroute: options and units, conninfo
- *		split into nodes, LSN text, lag arithmetic, API misuse.  Prints TAP.
+ *		split into nodes, LSN and number text, lag arithmetic, the routing
+ *		decision in every state, API misuse.  Prints TAP.
  *		Built with AddressSanitizer and UBSan (see test/Makefile).
  *
  *-------------------------------------------------------------------------
  */
+#include <locale.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -205,8 +207,8 @@ test_conninfo(void)
 		   "other keywords go to the node");
 		ok(kw(&ci->nodes[0], "fallback_application_name") != NULL,
 		   "fallback_application_name set");
-		ok(ci->nodes[0].connect_timeout_ms == RR_DEFAULT_CONNECT_TIMEOUT_MS,
-		   "no connect_timeout: the default bound");
+		ok(ci->nodes[0].connect_timeout_ms == -1,
+		   "no connect_timeout: node_timeout will apply");
 	}
 	rr_conninfo_free(ci);
 
@@ -333,43 +335,408 @@ test_lsn(void)
 	ok(rr_parse_lsn(NULL, &lsn) < 0, "reject NULL LSN");
 }
 
-/* ---- lag in seconds from primary samples ---- */
+/* ---- numbers, independent of the locale ---- */
+
+static void
+test_numbers(void)
+{
+	double		d = -1;
+	int64_t		v = 0;
+	static const char *const baddouble[] = {
+		"", ".", "1e", "1e+", "0,5", "1.5x", " 1", "1 ", "Infinity", "NaN", "--1", "e5", NULL
+	};
+	const char *comma = getenv("RR_TEST_COMMA_LOCALE");
+	int			i;
+
+	ok(rr_parse_double("0.5", &d) == 0 && d == 0.5, "parse 0.5");
+	ok(rr_parse_double("0", &d) == 0 && d == 0.0, "parse 0");
+	ok(rr_parse_double("1.25e-05", &d) == 0 && fabs(d - 1.25e-05) < 1e-20, "parse 1.25e-05");
+	ok(rr_parse_double("3.0000000000000004", &d) == 0 && fabs(d - 3.0) < 1e-12,
+	   "parse a long fraction");
+	ok(rr_parse_double("12345.678", &d) == 0 && fabs(d - 12345.678) < 1e-9, "parse 12345.678");
+	ok(rr_parse_double("-2.5", &d) == 0 && d == -2.5, "parse a negative number");
+	ok(rr_parse_double("1.5E+3", &d) == 0 && d == 1500.0, "parse an upper-case exponent");
+	for (i = 0; baddouble[i]; i++)
+		ok(rr_parse_double(baddouble[i], &d) < 0, "reject number \"%s\"", baddouble[i]);
+	ok(rr_parse_int64("-9223372036854775808", &v) == 0 && v == INT64_MIN, "parse INT64_MIN");
+	ok(rr_parse_int64("9223372036854775807", &v) == 0 && v == INT64_MAX, "parse INT64_MAX");
+	ok(rr_parse_int64("9223372036854775808", &v) < 0, "reject INT64_MAX + 1");
+	ok(rr_parse_int64("12a", &v) < 0 && rr_parse_int64("", &v) < 0, "reject junk integers");
+
+	/* a comma-decimal locale (test/Makefile generates one when it can) */
+	if (comma && setlocale(LC_NUMERIC, comma) != NULL)
+	{
+		char	   *end;
+
+		ok(strtod("0.5", &end) != 0.5 || *end != '\0',
+		   "in %s, strtod does not read \"0.5\" (the hazard)", comma);
+		ok(rr_parse_double("0.5", &d) == 0 && d == 0.5,
+		   "in %s, replroute still reads \"0.5\" as 0.5", comma);
+		setlocale(LC_NUMERIC, "C");
+	}
+	else
+		ok(1, "# SKIP no comma-decimal locale to test with");
+}
+
+/* ---- lag: the primary's history and the figures ---- */
+
+#define S(x)	((int64_t) ((x) * 1e6))		/* seconds to microseconds */
+
+/* A standby's answer: replayed r, own lag (-1: NULL), asked at "asked" s. */
+static rr_fact
+standby_fact(uint64_t r, double own, double asked)
+{
+	rr_fact		f;
+
+	memset(&f, 0, sizeof(f));
+	f.link = RR_LINK_UP;
+	f.answered = true;
+	f.asked_us = S(asked);
+	f.answered_us = S(asked) + 1000;
+	f.h.role = RR_ROLE_STANDBY;
+	f.h.system_identifier = 42;
+	f.h.timeline = 1;
+	f.h.wal_lsn = r;
+	f.h.receive_lsn = r;
+	f.h.upstream_lsn = r;
+	f.h.own_lag_seconds = own;
+	f.h.streaming = true;
+	f.replayed_lsn = r;
+	return f;
+}
+
+static rr_fact
+primary_fact(uint64_t lsn, double asked)
+{
+	rr_fact		f = standby_fact(lsn, 0, asked);
+
+	f.h.role = RR_ROLE_PRIMARY;
+	f.h.receive_lsn = f.h.upstream_lsn = RR_INVALID_LSN;
+	f.h.streaming = false;
+	return f;
+}
+
+static bool
+near(double a, double b)
+{
+	return fabs(a - b) < 0.002;
+}
 
 static void
 test_lag(void)
 {
-	RRcluster  *rr = calloc(1, sizeof(RRcluster));
+	rr_history	h;
+	rr_fact		f;
+	rr_lag		lag;
 	int			i;
-	bool		exact;
 
-	rr_options_init(&rr->opts);
-	rr->opts.check_interval_us = 1000000;	/* samples 1 s apart are continuous */
-	rr_lag_forget(rr);
-	ok(rr_lag_seconds_behind(rr, 100, 5000000, &exact) == 0.0 && exact, "no samples: no lag");
-	rr_lag_record_primary(rr, 0, 1, 1000, 1000000);
-	rr_lag_record_primary(rr, 0, 1, 1000, 2000000);	/* idle primary: not recorded */
-	rr_lag_record_primary(rr, 0, 1, 2000, 3000000);
-	rr_lag_record_primary(rr, 0, 1, 3000, 4000000);
-	ok(rr->history_len == 3, "only moves of the primary are recorded");
-	ok(rr_lag_seconds_behind(rr, 3000, 10000000, &exact) == 0.0 && exact,
-	   "caught up with the last sample: 0, however old (idle primary)");
-	ok(fabs(rr_lag_seconds_behind(rr, 2500, 5000000, &exact) - 1.0) < 1e-9 && exact,
-	   "missing what the primary had at t=4s, now t=5s: 1 s");
-	ok(fabs(rr_lag_seconds_behind(rr, 1500, 5000000, &exact) - 2.0) < 1e-9 && exact,
-	   "missing what the primary had at t=3s: 2 s");
-	ok(fabs(rr_lag_seconds_behind(rr, 10, 5000000, &exact) - 4.0) < 1e-9 && !exact,
-	   "behind the oldest sample: its age, flagged as not exact");
-	rr_lag_record_primary(rr, 0, 1, 4000, 9000000);
-	ok(rr->history_len == 1, "a gap in observation drops the history");
-	rr_lag_record_primary(rr, 1, 2, 5000, 9500000);
-	ok(rr->history_len == 1 && rr->history_primary == 1, "a new primary starts a new history");
-	for (i = 0; i < RR_LSN_HISTORY + 10; i++)
-		rr_lag_record_primary(rr, 1, 2, 6000 + (uint64_t) i, 9600000 + i);
-	ok(rr->history_len == RR_LSN_HISTORY, "history is bounded");
-	ok(fabs(rr_lag_seconds_behind(rr, 6000 + RR_LSN_HISTORY + 8, 10000000, &exact) -
-			(10000000 - (9600000 + RR_LSN_HISTORY + 9)) / 1e6) < 1e-9 && exact,
-	   "lookup in a wrapped ring");
-	free(rr);
+	memset(&h, 0, sizeof(h));
+	/* the primary at 1000 from 0 s to 2 s, then writing: 2000 at 3 s, 3000 at 4 s */
+	rr_history_note(&h, 1000, S(0), S(0.001));
+	rr_history_note(&h, 1000, S(2), S(2.001));
+	rr_history_note(&h, 2000, S(3), S(3.001));
+	rr_history_note(&h, 3000, S(4), S(4.001));
+	rr_history_note(&h, 2500, S(3.5), S(4.002));	/* overtaken answer: ignored */
+	ok(h.n == 3, "one sample per distinct position (%d)", h.n);
+	ok(h.s[0].last_asked_us == S(2) && h.s[0].first_seen_us == S(0.001),
+	   "a repeated position keeps its first sighting and its latest question");
+
+	f = standby_fact(3000, 0, 4.5);
+	rr_lag_of(&h, &f, S(4.5), &lag);
+	ok(lag.bytes == 0 && near(lag.seconds, 0.0), "caught up: 0 bytes, 0 s (%.3f)", lag.seconds);
+
+	f = standby_fact(1500, 1.8, 4.5);
+	rr_lag_of(&h, &f, S(4.5), &lag);
+	ok(lag.bytes == 1500, "bytes behind the newest primary position");
+	ok(near(lag.seconds, 1.8) && near(lag.at_least, 4.5 - 3.001),
+	   "behind since the primary passed it: the smaller bound (own 1.8 s, history 2.5 s) "
+	   "gives %.3f s, at least %.3f s", lag.seconds, lag.at_least);
+	f.h.own_lag_seconds = 3.0;
+	rr_lag_of(&h, &f, S(4.5), &lag);
+	ok(near(lag.seconds, 2.5), "the history's bound when smaller than the standby's (%.3f)",
+	   lag.seconds);
+
+	f = standby_fact(1500, -1, 4.5);
+	rr_lag_of(&h, &f, S(5.5), &lag);
+	ok(near(lag.seconds, 3.5), "no own figure: the history's bound, aged (%.3f)", lag.seconds);
+
+	/* write burst: the standby says 0 (it has all it received), the primary is ahead */
+	f = standby_fact(2000, 0.0, 4.5);
+	f.h.receive_lsn = 2000;
+	rr_lag_of(&h, &f, S(4.5), &lag);
+	ok(lag.seconds >= 4.5 - 4.001 - 0.002,
+	   "an own figure below what the client knows is raised to it (%.3f >= %.3f)",
+	   lag.seconds, 4.5 - 4.001);
+
+	/* a slow standby's own figure bounds what the history cannot */
+	f = standby_fact(500, 0.3, 4.0);
+	rr_lag_of(&h, &f, S(4.5), &lag);
+	ok(near(lag.seconds, 4.499) && near(lag.at_least, 3.999),
+	   "behind the oldest sample: at least what the client saw (%.3f), plus age (%.3f)",
+	   lag.at_least, lag.seconds);
+
+	/* partial record: own 0, streaming, received more than replayed */
+	f = standby_fact(2900, 0.0, 4.5);
+	f.h.receive_lsn = 3000;
+	rr_lag_of(&h, &f, S(4.5), &lag);
+	ok(near(lag.seconds, 0.0) && lag.at_least == 0.0,
+	   "nothing complete left to replay: its received position counts (%.3f)", lag.seconds);
+	f.h.own_lag_seconds = 0.001;
+	rr_lag_of(&h, &f, S(4.5), &lag);
+	ok(lag.at_least > 0.49, "not so when its own figure is not 0: behind the primary (%.3f)",
+	   lag.at_least);
+
+	/* aging: the same answer looked at later */
+	f = standby_fact(3000, 0, 4.5);
+	rr_lag_of(&h, &f, S(14.5), &lag);
+	ok(near(lag.seconds, 10.0), "an answer 10 s old: its lag is at least its age (%.3f)",
+	   lag.seconds);
+
+	/* empty history: own figures */
+	memset(&h, 0, sizeof(h));
+	f = standby_fact(3000, 0.25, 1.0);
+	f.h.own_lag_bytes = 77;
+	rr_lag_of(&h, &f, S(1.0), &lag);
+	ok(lag.bytes == 77 && near(lag.seconds, 0.25), "no history: the standby's own figures");
+	f.h.own_lag_seconds = -1;
+	rr_lag_of(&h, &f, S(1.0), &lag);
+	ok(lag.seconds == -1.0, "no history, no own figure: unknown");
+
+	/* thinning: bounded, never capped, the oldest kept */
+	for (i = 0; i < 3 * RR_HISTORY_SLOTS; i++)
+		rr_history_note(&h, 1000 + (uint64_t) i, S(0.01 * i), S(0.01 * i) + 100);
+	ok(h.n == RR_HISTORY_SLOTS, "history bounded at %d samples", RR_HISTORY_SLOTS);
+	ok(h.s[0].lsn == 1000 && h.s[h.n - 1].lsn == 1000 + 3 * RR_HISTORY_SLOTS - 1,
+	   "oldest and newest samples kept");
+	f = standby_fact(1001, -1, 0.01 * 3 * RR_HISTORY_SLOTS);
+	rr_lag_of(&h, &f, S(0.01 * 3 * RR_HISTORY_SLOTS), &lag);
+	ok(lag.seconds >= 0.01 * (3 * RR_HISTORY_SLOTS - 1) - 0.02 &&
+	   lag.seconds <= 0.01 * 3 * RR_HISTORY_SLOTS + 0.01,
+	   "a standby behind old, thinned samples still gets a bound, never a smaller one "
+	   "(%.3f s)", lag.seconds);
+	{
+		bool		precise = true;
+
+		/* recent samples stay dense */
+		for (i = h.n - 20; i < h.n; i++)
+			if (h.s[i].last_asked_us - h.s[i - 1].last_asked_us > S(0.021))
+				precise = false;
+		ok(precise, "recent samples stay dense");
+	}
+}
+
+/* ---- the decision, state by state ---- */
+
+typedef struct scenario
+{
+	rr_fact		f[3];
+	rr_memory	mem;
+	rr_options	opts;
+	rr_verdict	v[3];
+	rr_decision d;
+} scenario;
+
+/* primary, two standbys; the primary at lsn since "since" s, asked every 0.1 s until now */
+static void
+scenario_init(scenario *sc, uint64_t lsn, double since, double now)
+{
+	double		t;
+	int			i;
+
+	memset(sc, 0, sizeof(*sc));
+	rr_options_init(&sc->opts);
+	sc->mem.history_node = -1;
+	for (i = 1; i < 3; i++)
+		sc->f[i] = standby_fact(lsn, 0, now);
+	/* before "since", the primary was 100 bytes back */
+	sc->f[0] = primary_fact(lsn - 100, 0);
+	rr_memory_note(&sc->mem, 3, sc->f, 0);
+	for (t = since; t <= now + 1e-9; t += 0.1)
+	{
+		sc->f[0] = primary_fact(lsn, t);
+		rr_memory_note(&sc->mem, 3, sc->f, 0);
+	}
+	sc->f[1] = standby_fact(lsn, 0, now);
+	sc->f[2] = standby_fact(lsn, 0, now);
+	rr_memory_note(&sc->mem, 3, sc->f, 1);
+	rr_memory_note(&sc->mem, 3, sc->f, 2);
+}
+
+static void
+decide(scenario *sc, double now, uint64_t token)
+{
+	rr_decide(3, sc->f, &sc->mem, &sc->opts, token, S(now), sc->v, &sc->d);
+}
+
+static void
+test_decide(void)
+{
+	scenario	sc;
+
+	/* idle primary, caught-up standbys, fresh answers */
+	scenario_init(&sc, 5000, 0, 10);
+	decide(&sc, 10.001, RR_INVALID_LSN);
+	ok(sc.d.primary == 0 && !sc.d.primary_lost, "the primary is node 0");
+	ok(sc.v[1].routable && sc.v[1].reason == RR_REASON_OK && sc.v[1].lag_seconds < 0.01,
+	   "idle primary: a caught-up standby is fit, lag %.3f s", sc.v[1].lag_seconds);
+	ok(sc.v[0].routable && sc.v[0].reason == RR_REASON_OK, "the primary is the fallback");
+
+	/* lagging: replayed 4000 while the primary reached 5000 three seconds ago */
+	scenario_init(&sc, 5000, 7, 10);
+	sc.f[1] = standby_fact(4000, 0.05, 10);
+	decide(&sc, 10.001, RR_INVALID_LSN);
+	ok(!sc.v[1].routable && sc.v[1].reason == RR_REASON_LAG_OVER_LIMIT,
+	   "lagging 3 s: over the limit (%s, %.3f s)", RRreasonName(sc.v[1].reason),
+	   sc.v[1].lag_seconds);
+	ok(sc.v[1].lag_at_least > 2.9, "at least %.3f s", sc.v[1].lag_at_least);
+
+	/* paused replay */
+	sc.f[1].h.replay_paused = true;
+	decide(&sc, 10.001, RR_INVALID_LSN);
+	ok(sc.v[1].reason == RR_REASON_REPLAY_PAUSED, "paused: reason replay_paused");
+
+	/* cut off: not streaming, its own figure grows */
+	sc.f[1] = standby_fact(4000, 12.0, 10);
+	sc.f[1].h.streaming = false;
+	decide(&sc, 10.001, RR_INVALID_LSN);
+	ok(sc.v[1].reason == RR_REASON_NOT_STREAMING && !sc.v[1].routable,
+	   "cut off: reason not_streaming");
+
+	/* cut off but the primary is idle and it has everything: fit (the client sees the primary) */
+	scenario_init(&sc, 5000, 0, 10);
+	sc.f[1] = standby_fact(5000, 30.0, 10);
+	sc.f[1].h.streaming = false;
+	decide(&sc, 10.001, RR_INVALID_LSN);
+	ok(sc.v[1].routable && sc.v[1].lag_seconds < 0.01,
+	   "not streaming but caught up with an idle primary: fit");
+
+	/* a slow answer: asked 0.15 s ago, a small lag, the primary writing: still fit */
+	scenario_init(&sc, 5000, 0, 9.9);
+	sc.f[0] = primary_fact(5100, 9.95);
+	rr_memory_note(&sc.mem, 3, sc.f, 0);
+	sc.f[1] = standby_fact(5000, 0.02, 9.85);
+	decide(&sc, 10.0, RR_INVALID_LSN);
+	ok(sc.v[1].routable && near(sc.v[1].lag_seconds, 0.1),
+	   "a 150 ms old answer is old, not absent: fit, lag %.3f s", sc.v[1].lag_seconds);
+
+	/* the application was idle: every answer 10 s old */
+	decide(&sc, 20.0, RR_INVALID_LSN);
+	ok(!sc.v[1].routable && sc.v[1].lag_seconds >= 10.0,
+	   "answers 10 s old: not fit until asked again (%.3f s)", sc.v[1].lag_seconds);
+
+	/* first answers: one primary sample, the standby's own figure */
+	memset(&sc, 0, sizeof(sc));
+	rr_options_init(&sc.opts);
+	sc.mem.history_node = -1;
+	sc.f[0] = primary_fact(5000, 1.0);
+	sc.f[1] = standby_fact(4990, 0.02, 1.0);
+	sc.f[2] = standby_fact(4000, 7.0, 1.0);
+	rr_memory_note(&sc.mem, 3, sc.f, 0);
+	rr_memory_note(&sc.mem, 3, sc.f, 1);
+	rr_memory_note(&sc.mem, 3, sc.f, 2);
+	decide(&sc, 1.002, RR_INVALID_LSN);
+	ok(sc.v[1].routable && near(sc.v[1].lag_seconds, 0.022),
+	   "first answers: the standby's own figure is the bound (%.3f)", sc.v[1].lag_seconds);
+	ok(!sc.v[2].routable && sc.v[2].lag_seconds >= 7.0,
+	   "first answers: a standby that says 7 s is not fit (%.3f)", sc.v[2].lag_seconds);
+
+	/* unknown lag: no history covers it, no own figure */
+	sc.f[2].h.own_lag_seconds = -1;
+	decide(&sc, 1.002, RR_INVALID_LSN);
+	ok(!sc.v[2].routable && sc.v[2].reason == RR_REASON_LAG_UNKNOWN,
+	   "no bound at all: lag_unknown, not fit");
+
+	/* bytes over the limit */
+	scenario_init(&sc, (uint64_t) 100 << 20, 0, 10);
+	sc.f[1] = standby_fact((uint64_t) 50 << 20, 0.0, 10);
+	decide(&sc, 10.001, RR_INVALID_LSN);
+	ok(!sc.v[1].routable && sc.v[1].reason == RR_REASON_LAG_OVER_LIMIT &&
+	   sc.v[1].lag_bytes == (int64_t) 50 << 20, "50 MB behind: over max_lag_bytes");
+
+	/* primary lost */
+	scenario_init(&sc, 5000, 0, 10);
+	sc.f[0].link = RR_LINK_DOWN;
+	sc.f[0].answered = false;
+	sc.f[1] = standby_fact(5000, 4.0, 14);
+	sc.f[1].h.streaming = false;
+	sc.f[2] = standby_fact(4500, 4.0, 14);
+	sc.f[2].h.streaming = false;
+	decide(&sc, 14.001, RR_INVALID_LSN);
+	ok(sc.d.primary < 0 && sc.d.primary_lost && sc.d.newest_lsn == 5000,
+	   "primary down: lost, newest WAL known 5000");
+	ok(sc.v[1].routable && sc.v[1].reason == RR_REASON_PRIMARY_LOST &&
+	   sc.v[1].lag_seconds >= 4.0,
+	   "primary_lost=serve: a standby with everything serves, its lag still reported (%.3f)",
+	   sc.v[1].lag_seconds);
+	ok(!sc.v[2].routable && sc.v[2].reason != RR_REASON_PRIMARY_LOST,
+	   "a standby behind that position is judged by its lag (%s)",
+	   RRreasonName(sc.v[2].reason));
+	sc.opts.primary_lost = RR_PRIMARY_LOST_REFUSE;
+	decide(&sc, 14.001, RR_INVALID_LSN);
+	ok(!sc.v[1].routable && sc.v[1].reason == RR_REASON_NOT_STREAMING,
+	   "primary_lost=refuse: judged by its growing lag");
+	/* a standby's received position raises the newest known WAL */
+	sc.opts.primary_lost = RR_PRIMARY_LOST_SERVE;
+	sc.f[2].h.receive_lsn = 6000;
+	decide(&sc, 14.001, RR_INVALID_LSN);
+	ok(sc.d.newest_lsn == 6000 && !sc.v[1].routable,
+	   "WAL another standby received counts: node 1 no longer has everything");
+
+	/* old primary back on timeline 1 after a promotion to timeline 2 */
+	scenario_init(&sc, 5000, 0, 10);
+	sc.f[1] = primary_fact(6000, 10);
+	sc.f[1].h.timeline = 2;
+	rr_memory_note(&sc.mem, 3, sc.f, 1);
+	decide(&sc, 10.001, RR_INVALID_LSN);
+	ok(sc.d.primary == 1 && sc.v[0].reason == RR_REASON_OLD_PRIMARY && !sc.v[0].routable,
+	   "an old primary on a lower timeline is never used");
+	ok(sc.v[2].reason == RR_REASON_LAG_UNKNOWN && !sc.v[2].routable,
+	   "a standby still on the old timeline cannot be compared");
+
+	/* two primaries on one timeline */
+	scenario_init(&sc, 5000, 0, 10);
+	sc.f[1] = primary_fact(5000, 10);
+	decide(&sc, 10.001, RR_INVALID_LSN);
+	ok(sc.d.primary < 0 && sc.v[0].reason == RR_REASON_COMPETING_PRIMARY &&
+	   sc.v[1].reason == RR_REASON_COMPETING_PRIMARY, "split brain: no primary");
+
+	/* a node of another cluster */
+	scenario_init(&sc, 5000, 0, 10);
+	sc.f[2].h.system_identifier = 99;
+	sc.mem.sysid_locked = false;
+	rr_memory_note(&sc.mem, 3, sc.f, 2);
+	decide(&sc, 10.001, RR_INVALID_LSN);
+	ok(sc.v[2].reason == RR_REASON_FOREIGN_CLUSTER && !sc.v[2].routable,
+	   "foreign system identifier: never used");
+
+	/* down, connecting, extension missing */
+	scenario_init(&sc, 5000, 0, 10);
+	sc.f[1].link = RR_LINK_DOWN;
+	sc.f[1].answered = false;
+	sc.f[2].answered = false;
+	sc.f[2].link = RR_LINK_UP;
+	sc.f[2].failure = RR_REASON_EXTENSION_MISSING;
+	decide(&sc, 10.001, RR_INVALID_LSN);
+	ok(sc.v[1].reason == RR_REASON_DOWN && sc.v[2].reason == RR_REASON_EXTENSION_MISSING,
+	   "down and extension_missing");
+	sc.f[2].failure = RR_REASON_OK;
+	sc.f[2].link = RR_LINK_CONNECTING;
+	decide(&sc, 10.001, RR_INVALID_LSN);
+	ok(sc.v[2].reason == RR_REASON_CONNECTING, "connecting");
+
+	/* session token */
+	scenario_init(&sc, 5000, 0, 10);
+	sc.f[2].replayed_lsn = 4000;
+	decide(&sc, 10.001, 4500);
+	ok(sc.v[1].reason == RR_REASON_OK && sc.v[1].has_token &&
+	   sc.v[2].reason == RR_REASON_BEHIND_TOKEN && sc.v[2].routable && !sc.v[2].has_token,
+	   "behind the session token: still fit (a wait can catch up), not chosen first");
+
+	/* fallback=error: the primary takes no reads */
+	scenario_init(&sc, 5000, 0, 10);
+	sc.opts.fallback = RR_FALLBACK_ERROR;
+	decide(&sc, 10.001, RR_INVALID_LSN);
+	ok(!sc.v[0].routable && sc.d.primary == 0, "fallback=error: the primary is not routable");
 }
 
 /* ---- the public API without a server ---- */
@@ -438,7 +805,9 @@ main(void)
 	test_options();
 	test_conninfo();
 	test_lsn();
+	test_numbers();
 	test_lag();
+	test_decide();
 	test_api();
 	printf("1..%d\n", ntests);
 	return nfailed ? 1 : 0;

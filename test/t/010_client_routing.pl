@@ -40,6 +40,7 @@ is($d->{connect}, 'connect ok ', 'RRconnect: RR_OK');
 # 8. Idle primary for several seconds: nobody lagging or excluded
 #
 sleep 3;
+is($d->cmd('refresh'), 'refresh 0', 'idle: every node answers a refresh');
 my @st = $d->lines('status');
 for my $line (grep { /^node/ } @st)
 {

@@ -207,8 +207,9 @@ sub lone_node
 	return $n;
 }
 
-# the eight columns the client asks for, all text: any value can be returned
+# the ten columns the client asks for, all text: any value can be returned
 my $text_cols = 'role text, system_identifier text, timeline text, wal_lsn text, '
+  . 'receive_lsn text, upstream_lsn text, '
   . 'lag_bytes text, lag_seconds text, streaming text, replay_paused text';
 
 sub text_status
@@ -225,11 +226,11 @@ my %node = (
 		'CREATE SCHEMA replroute; CREATE FUNCTION replroute.node_status() '
 		  . "RETURNS TABLE (role text) LANGUAGE sql AS \$\$ SELECT 'primary'::text \$\$"),
 	absurd => lone_node('absurd',
-		text_status("SELECT 'boss', '1', '1', '0/1', '0', '0', 't', 'f'")),
+		text_status("SELECT 'boss', '1', '1', '0/1', NULL, NULL, '0', '0', 't', 'f'")),
 	sleeper => lone_node('sleeper',
 		'CREATE SCHEMA replroute; CREATE FUNCTION replroute.node_status() '
 		  . "RETURNS TABLE ($text_cols) LANGUAGE sql AS \$\$ "
-		  . "SELECT 'standby', '1', '1', '0/1', '0', '0', 't', 'f' FROM pg_sleep(30) \$\$"),
+		  . "SELECT 'standby', '1', '1', '0/1', NULL, NULL, '0', '0', 't', 'f' FROM pg_sleep(30) \$\$"),
 );
 $port{$_} = $node{$_}->port for keys %node;
 
@@ -311,7 +312,7 @@ my %expect = (
 	noext => [ 'excluded', qr/replroute extension is not installed in database "postgres"/ ],
 	oldver => [ 'excluded', qr/node_status\(\) has an unexpected shape.*column "system_identifier" does not exist/ ],
 	absurd => [ 'excluded', qr/unexpected answer from replroute\.node_status\(\): unknown role "boss"/ ],
-	sleeper => [ 'down', qr/no answer to the health query within connect_timeout \(2000 ms\)/ ],
+	sleeper => [ 'down', qr/no answer to the health query within node_timeout \(2000 ms\)/ ],
 	# libpq's words, depending on whether it asked for SSL first (sslmode)
 	garbage => [ 'down', qr/received invalid response to SSL negotiation: H|expected authentication request from server, but received H/ ],
 	stream => [ 'down', qr/received invalid response to SSL negotiation: g|expected authentication request from server, but received g/ ],
@@ -367,41 +368,41 @@ cmp_ok($r->{maxus}, '<', 1_000_000, "... none waited on a liar (slowest $r->{max
 #
 my @lies = (
 	[ 'negative lag_bytes',
-		text_status("SELECT 'standby', '1', '1', '0/1', '-5', '0', 't', 'f'"),
+		text_status("SELECT 'standby', '1', '1', '0/1', NULL, NULL, '-5', '0', 't', 'f'"),
 		'excluded', qr/unexpected answer.*\Qcolumn "lag_bytes" has an unexpected value "-5"\E/ ],
 	[ 'negative lag_seconds',
-		text_status("SELECT 'standby', '1', '1', '0/1', '0', '-0.5', 't', 'f'"),
+		text_status("SELECT 'standby', '1', '1', '0/1', NULL, NULL, '0', '-0.5', 't', 'f'"),
 		'excluded', qr/unexpected answer.*\Qcolumn "lag_seconds" has an unexpected value "-0.5"\E/ ],
 	[ 'NaN lag_seconds',
-		text_status("SELECT 'standby', '1', '1', '0/1', '0', 'NaN', 't', 'f'"),
+		text_status("SELECT 'standby', '1', '1', '0/1', NULL, NULL, '0', 'NaN', 't', 'f'"),
 		'excluded', qr/unexpected answer.*\Qcolumn "lag_seconds" has an unexpected value "NaN"\E/ ],
 	[ 'NULL wal_lsn',
-		text_status("SELECT 'standby', '1', '1', NULL, '0', '0', 't', 'f'"),
+		text_status("SELECT 'standby', '1', '1', NULL, NULL, NULL, '0', '0', 't', 'f'"),
 		'excluded', qr/unexpected answer.*\Qcolumn "wal_lsn" is NULL\E/ ],
 	[ 'wal_lsn "garbage"',
-		text_status("SELECT 'standby', '1', '1', 'garbage', '0', '0', 't', 'f'"),
+		text_status("SELECT 'standby', '1', '1', 'garbage', NULL, NULL, '0', '0', 't', 'f'"),
 		'excluded', qr/unexpected answer.*\Qcolumn "wal_lsn" has an unexpected value "garbage"\E/ ],
 	[ 'system_identifier not a number',
-		text_status("SELECT 'standby', 'a lot', '1', '0/1', '0', '0', 't', 'f'"),
+		text_status("SELECT 'standby', 'a lot', '1', '0/1', NULL, NULL, '0', '0', 't', 'f'"),
 		'excluded', qr/unexpected answer.*\Qcolumn "system_identifier" has an unexpected value "a lot"\E/ ],
 	[ 'timeline out of range',
-		text_status("SELECT 'standby', '1', '99999999999', '0/1', '0', '0', 't', 'f'"),
+		text_status("SELECT 'standby', '1', '99999999999', '0/1', NULL, NULL, '0', '0', 't', 'f'"),
 		'excluded', qr/unexpected answer.*\Qcolumn "timeline" has an unexpected value "99999999999"\E/ ],
 	[ 'replay_paused "maybe"',
-		text_status("SELECT 'standby', '1', '1', '0/1', '0', '0', 't', 'maybe'"),
+		text_status("SELECT 'standby', '1', '1', '0/1', NULL, NULL, '0', '0', 't', 'maybe'"),
 		'excluded', qr/unexpected answer.*\Qcolumn "replay_paused" has an unexpected value "maybe"\E/ ],
 	[ 'two rows',
-		text_status("SELECT 'standby', '1', '1', '0/1', '0', '0', 't', 'f' "
+		text_status("SELECT 'standby', '1', '1', '0/1', NULL, NULL, '0', '0', 't', 'f' "
 			  . "FROM generate_series(1, 2)"),
-		'excluded', qr/unexpected answer.*expected 1 row of 8 columns, got 2 rows of 8/ ],
+		'excluded', qr/unexpected answer.*expected 1 row of 10 columns, got 2 rows of 10/ ],
 	[ 'no row',
-		text_status("SELECT 'standby', '1', '1', '0/1', '0', '0', 't', 'f' WHERE false"),
-		'excluded', qr/unexpected answer.*expected 1 row of 8 columns, got 0 rows of 8/ ],
+		text_status("SELECT 'standby', '1', '1', '0/1', NULL, NULL, '0', '0', 't', 'f' WHERE false"),
+		'excluded', qr/unexpected answer.*expected 1 row of 10 columns, got 0 rows of 10/ ],
 	[ 'every column NULL',
-		text_status('SELECT NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL'),
+		text_status('SELECT NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL'),
 		'excluded', qr/unexpected answer.*unknown role ""/ ],
 	[ 'a 1 MB role',
-		text_status("SELECT repeat('x', 1048576), '1', '1', '0/1', '0', '0', 't', 'f'"),
+		text_status("SELECT repeat('x', 1048576), '1', '1', '0/1', NULL, NULL, '0', '0', 't', 'f'"),
 		'excluded', qr/unexpected answer.*unknown role "x{40}"/ ],
 	[ 'an error raised',
 		'CREATE OR REPLACE FUNCTION replroute.node_status() '
@@ -424,19 +425,19 @@ my @lies = (
 		'excluded', qr/replroute extension is not installed/ ],
 	# a well-formed answer from a node of its own (its own initdb): foreign
 	[ 'a plausible standby of another cluster',
-		text_status("SELECT 'standby', '12345', '1', '0/3000000', '0', '0', 't', 'f'"),
+		text_status("SELECT 'standby', '12345', '1', '0/3000000', NULL, NULL, '0', '0', 't', 'f'"),
 		'excluded', qr/system identifier 12345 differs from the cluster's $sysid/ ],
 	[ 'a primary of another cluster on a higher timeline',
-		text_status("SELECT 'primary', '12345', '7', 'FF/0', '0', '0', NULL, 'f'"),
+		text_status("SELECT 'primary', '12345', '7', 'FF/0', NULL, NULL, '0', '0', NULL, 'f'"),
 		'excluded', qr/system identifier 12345 differs from the cluster's $sysid/ ],
 	# claims to be our standby but has replayed nothing: lags, gets no reads
 	[ 'our system identifier, nothing replayed',
-		text_status("SELECT 'standby', '$sysid', '1', '0/0', '0', '0', 't', 'f'"),
+		text_status("SELECT 'standby', '$sysid', '1', '0/0', NULL, NULL, '0', '0', 't', 'f'"),
 		'up', qr/lags .* behind, over max_lag_bytes/ ],
 	# ours, on timeline 0 (timelines start at 1): older than the primary's
 	[ 'our system identifier, timeline 0',
-		text_status("SELECT 'standby', '$sysid', '0', '0/0', '0', '0', 't', 'f'"),
-		'up', qr/on timeline 0, older than the primary's 1/ ],
+		text_status("SELECT 'standby', '$sysid', '0', '0/0', NULL, NULL, '0', '0', 't', 'f'"),
+		'up', qr/on timeline 0, older than the cluster's 1/ ],
 );
 for my $lie (@lies)
 {
@@ -470,7 +471,7 @@ is($d->cmd('refresh'), 'refresh 0', 'RRrefresh still succeeds');
 #    does not, so RR_BAD "no node answered".  Either is accepted here.)
 #
 $node{absurd}->safe_psql('postgres',
-	text_status("SELECT 'boss', '1', '1', '0/1', '0', '0', 't', 'f'"));
+	text_status("SELECT 'boss', '1', '1', '0/1', NULL, NULL, '0', '0', 't', 'f'"));
 for my $case (
 	[ 'noext', qr/extension is not installed/ ],
 	[ 'oldver', qr/unexpected shape/ ],

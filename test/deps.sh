@@ -17,9 +17,10 @@ libipc-run-perl python3 python3-django python3-psycopg2"
 # its release tarball needs bison, flex and Perl (17 and later ship no
 # generated parsers), zlib's headers (configure's default), and bzip2 for
 # the tarball; the TAP framework needs IPC::Run (above) and Perl's core
-# Test::More and Time::HiRes.
+# Test::More and Time::HiRes.  Where the archive serves no source files,
+# Debian's binary packages are used instead, relocated with patchelf.
 RR_VERSION_PACKAGES="make gcc bison flex perl zlib1g-dev bzip2 xz-utils
-debian-archive-keyring"
+debian-archive-keyring patchelf"
 
 rr_missing_packages()
 {

@@ -5,12 +5,15 @@
 # For each PostgreSQL major in RR_PG_VERSIONS (default 17 18 19):
 #
 # 1. build_pg.sh gets the server, its headers, PGXS and the TAP framework,
-#    built from Debian's source package and cached between runs;
+#    built from Debian's source package, or, where the archive serves no
+#    source files, Debian's binary packages relocated into the cache;
+#    cached between runs either way;
 # 2. the extension is built against that version's pg_config (PGXS) and
 #    installed into that version's tree;
-# 3. pg_regress runs sql/ against a temporary instance of that version,
-#    then prove runs the server-side TAP suites (RR_VERSION_TAP_TESTS) with
-#    that version's PostgreSQL::Test::Cluster.
+# 3. pg_regress runs sql/ (the Makefile's REGRESS, plus the upgrade test
+#    sql/upgrade.sql when the tree has one) against a temporary instance of
+#    that version, then prove runs the server-side TAP suites
+#    (RR_VERSION_TAP_TESTS) with that version's PostgreSQL::Test::Cluster.
 #
 # The client library and the TAP tests' C driver are built once, against
 # the system's libpq (Debian 12: libpq 15), as in "make test"; only the
@@ -35,9 +38,12 @@ srcdir=$(cd "$(dirname "$0")/../.." && pwd)
 . "$srcdir/test/deps.sh"
 
 # The TAP suites run on every version: those that exercise the server side
-# (the client-only suites need not repeat).  Add new ones here.
+# (the extension and wait_for_lsn, the freshness suite, routing and session
+# basics; the client-only suites need not repeat).  Add new ones here.  A
+# listed file the tree does not have (yet) is named in the output and not
+# run.
 RR_VERSION_TAP_TESTS=${RR_VERSION_TAP_TESTS:-"test/t/001_extension.pl
-	test/t/010_client_routing.pl test/t/020_session.pl"}
+	test/t/010_client_routing.pl test/t/015_freshness.pl test/t/020_session.pl"}
 RR_PG_VERSIONS=${RR_PG_VERSIONS:-17 18 19}
 TEST_USER=${TEST_USER:-postgres}
 
@@ -98,6 +104,31 @@ chown -R "$TEST_USER" "$work"
 say "building the client library and test programs (system libpq $(pkg-config --modversion libpq)) as $TEST_USER"
 as_user make -C "$base" -s client test-programs
 
+# the TAP files this tree has, and the listed ones it lacks
+tap_tests="" tap_absent=""
+for t in $RR_VERSION_TAP_TESTS; do
+	if [ -f "$base/$t" ]; then
+		tap_tests="$tap_tests $t"
+	else
+		tap_absent="$tap_absent $t"
+	fi
+done
+tap_tests=${tap_tests# }
+[ -z "$tap_absent" ] || say "not in this tree, not run:$tap_absent"
+
+# pg_regress: the Makefile's REGRESS, and the upgrade test once there is one
+# (it installs the first version and updates it: sql/upgrade.sql)
+regress_tests=$(sed -n 's/^REGRESS = //p' "$base/Makefile")
+if [ -f "$base/sql/upgrade.sql" ]; then
+	case " $regress_tests " in
+		*" upgrade "*) ;;
+		*) regress_tests="$regress_tests upgrade" ;;
+	esac
+	say "upgrade path: sql/upgrade.sql runs on every version"
+else
+	say "upgrade path: no sql/upgrade.sql in this tree, not tested"
+fi
+
 passed=0
 failed=0
 failed_list=""
@@ -136,8 +167,8 @@ run_version()
 	fi
 
 	regress_ok=1
-	say "PostgreSQL $v: pg_regress ($(sed -n 's/^REGRESS = //p' "$tree/Makefile")) on a temporary instance"
-	if ! as_user make -C "$tree" -s PG_CONFIG="$pgc" installcheck-regress \
+	say "PostgreSQL $v: pg_regress ($regress_tests) on a temporary instance"
+	if ! as_user make -C "$tree" -s PG_CONFIG="$pgc" installcheck-regress REGRESS="$regress_tests" \
 		EXTRA_REGRESS_OPTS="--temp-instance=$tree/tmp_check_regress" >"$tree/regress.log" 2>&1; then
 		regress_ok=0
 	fi
@@ -150,20 +181,21 @@ run_version()
 	t_regress=$(now)
 
 	tap_ok=1
-	# shellcheck disable=SC2086
-	say "PostgreSQL $v: TAP: $(echo $RR_VERSION_TAP_TESTS)"
+	say "PostgreSQL $v: TAP: $tap_tests"
 	# TESTDIR: the suites find the C driver through it, and PostgreSQL 18's
 	# PGXS no longer sets it
 	if ! as_user env TESTDIR="$tree" make -C "$tree" -s PG_CONFIG="$pgc" installcheck-tap \
-		PROVE_TESTS="$(echo $RR_VERSION_TAP_TESTS)" 2>&1 | tee "$tree/tap.log"; then
+		PROVE_TESTS="$tap_tests" 2>&1 | tee "$tree/tap.log"; then
 		tap_ok=0
 	fi
 	# a pipeline's status is tee's: look at prove's own verdict
 	grep -q '^Result: PASS' "$tree/tap.log" || tap_ok=0
 	tap_summary=$(grep -E '^(Files=|Result:)' "$tree/tap.log" | tr '\n' ' ')
 	if [ $tap_ok = 0 ]; then
-		for f in $(grep -l -E 'not ok|Looks like your test|no plan was declared|died' \
-			"$tree"/tmp_check/log/regress_log_* 2>/dev/null); do
+		# the logs of the files prove's summary names
+		for t in $(sed -n 's|^\(test/t/[^ ]*\.pl\) .*(Wstat:.*|\1|p' "$tree/tap.log"); do
+			f=$tree/tmp_check/log/regress_log_$(basename "$t" .pl)
+			[ -f "$f" ] || continue
 			say "last lines of $f:"
 			tail -n 60 "$f"
 		done

@@ -241,11 +241,17 @@ $target = cleanup_while_paused();
 my $waiter = $s2->background_psql('postgres', on_error_stop => 0);
 $waiter->query_until(qr/waiting/,
 	"\\echo waiting\nCALL replroute.wait_for_lsn('$target', 60000);\n");
+# before PostgreSQL 19 the wait is our latch loop (wait event Extension);
+# on 19 it is core's WaitForLSN(), which reports its own wait event
+my $wait_event =
+  $s2->safe_psql('postgres', 'SHOW server_version_num') >= 190000
+  ? 'WaitForWalReplay'
+  : 'Extension';
 ok( defined ReplrouteTest::poll_until(10, sub {
 		$s2->safe_psql('postgres',
 			"SELECT count(*) FROM pg_stat_activity WHERE query LIKE 'CALL replroute.wait_for_lsn%' "
-			  . "AND wait_event = 'Extension'") eq '1' }),
-	'waiter is waiting');
+			  . "AND wait_event = '$wait_event'") eq '1' }),
+	"waiter is waiting (wait event $wait_event)");
 is( $s2->safe_psql('postgres',
 		"SELECT backend_xmin IS NULL AND backend_xid IS NULL FROM pg_stat_activity "
 		  . "WHERE query LIKE 'CALL replroute.wait_for_lsn%'"),

@@ -1,10 +1,16 @@
 # replroute: PostgreSQL extension (PGXS) plus client library, CLI and tests.
 #
 #   make / make install      extension, library, header, pkg-config file, CLI
+#                            (WITH_CLIENT=0: the extension alone)
+#   make uninstall           removes all of that again
 #   make installcheck        pg_regress (sql/, expected/) and TAP (test/t/)
 #   make test                everything, from a fresh Debian machine (see README)
 #   make test-versions       server-side suites on PostgreSQL 17, 18, 19
+#   make deb                 Debian packages, in build/deb (doc/packaging.md)
 #   make demo, make bench    see README
+#
+# WERROR=1 turns warnings into errors (the project's own CI sets it; a
+# user's newer compiler must not fail the build over a new warning).
 
 MODULE_big = replroute
 OBJS = \
@@ -31,25 +37,43 @@ PROVE_TESTS = test/t/*.pl
 
 # Server code is held to warning-free too; PostgreSQL's own headers are not
 # -Wextra clean, so only the warnings they trip are left out.
-PG_CFLAGS = -Wall -Wextra -Werror -Wno-unused-parameter -Wno-sign-compare \
+PG_CFLAGS = -Wall -Wextra -Wno-unused-parameter -Wno-sign-compare \
 	-Wno-missing-field-initializers
+ifeq ($(WERROR),1)
+PG_CFLAGS += -Werror
+endif
 
 PG_CONFIG ?= pg_config
 PGXS := $(shell $(PG_CONFIG) --pgxs)
 include $(PGXS)
 
+# pg_buildext builds out of tree (VPATH, one build-<major> directory per
+# PostgreSQL major, see debian/rules): the objects' subdirectory must exist.
+ifneq ($(srcdir),.)
+$(shell mkdir -p extension)
+endif
+
 # ---------------------------------------------------------------------------
 # The client library, CLI and C test programs (own Makefiles: they are not
-# server code and are built with their own, stricter flags)
+# server code and are built with their own, stricter flags).  The test
+# programs (sanitizers, ThreadSanitizer with clang) are built by the test
+# targets only, never by "all" or "install".
 
 PREFIX ?= /usr/local
 export PREFIX
 
-.PHONY: client client-install client-clean test-programs
+# WITH_CLIENT=0: the extension alone (a database server that needs no
+# client; debian/rules builds the client once, not per PostgreSQL major).
+WITH_CLIENT ?= 1
 
-all: client test-programs
+.PHONY: client client-install client-uninstall client-clean test-programs deb
+
+ifeq ($(WITH_CLIENT),1)
+all: client
 install: client-install
+uninstall: client-uninstall
 clean: client-clean
+endif
 
 client:
 	$(MAKE) -C client
@@ -59,7 +83,11 @@ test-programs: client
 
 client-install: client
 	$(MAKE) -C client install
-	@if [ "$$(id -u)" = 0 ] && command -v ldconfig >/dev/null; then ldconfig; fi
+	@if [ "$$(id -u)" = 0 ] && [ -z "$(DESTDIR)" ] && command -v ldconfig >/dev/null; then ldconfig; fi
+
+client-uninstall:
+	$(MAKE) -C client uninstall
+	@if [ "$$(id -u)" = 0 ] && [ -z "$(DESTDIR)" ] && command -v ldconfig >/dev/null; then ldconfig; fi
 
 client-clean:
 	$(MAKE) -C client clean
@@ -83,6 +111,10 @@ test-versions:
 demo:
 	@$(srcdir)/examples/demo/make_demo.sh
 
+# Debian packages (pg_buildext): build/deb/*.deb, see doc/packaging.md
+deb:
+	@$(srcdir)/tools/make_deb.sh
+
 # benchmarks: figures on stdout, see BENCHMARKS.md
 bench:
 	@$(srcdir)/test/bench/run_bench.sh
@@ -95,12 +127,12 @@ fuzz:
 check-fuzz:
 	$(MAKE) -C test/fuzz fuzz-check
 
-installcheck: all
+installcheck: all test-programs
 
 installcheck-regress: submake $(REGRESS_PREP)
 	$(pg_regress_installcheck) $(REGRESS_OPTS) $(REGRESS)
 
-installcheck-tap: all
+installcheck-tap: all test-programs
 	$(prove_installcheck)
 
 # server-less client tests, under AddressSanitizer and UBSan, and the

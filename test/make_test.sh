@@ -16,8 +16,12 @@
 #    pg_regress and prove summaries.
 #
 # Environment: PG_MAJOR (default 15), TEST_USER (default postgres when run
-# as root), KEEP_TMP=1 keeps the scratch directory.
+# as root), KEEP_TMP=1 keeps the scratch directory.  Warnings are errors
+# here (WERROR=1), not in users' builds.
 set -eu
+
+WERROR=1
+export WERROR
 
 srcdir=$(cd "$(dirname "$0")/.." && pwd)
 . "$srcdir/test/deps.sh"

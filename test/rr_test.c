@@ -13,7 +13,8 @@
  * Commands (one per line; every answer is one line, or several ending in
  * "end"):
  *	read SQL / write SQL	  -> ok PORT VALUE | error SQLSTATE MSG | null MSG
- *	readloop N DELAY_US SQL   -> loop ok=.. fail=.. ports=P:C,... maxus=.. err=..
+ *	readloop N DELAY_US SQL   -> loop ok=.. fail=.. maxus=.. ports=P:C,... medus=P:US,... err=..
+ *								 (medus: the median latency of the reads each port served)
  *	writeloop N DELAY_US SQL  -> same, for writes
  *	cycles N TABLE			  -> cycles total=.. stale=.. standby=.. primary=.. fail=..
  *	mixloop SECS DELAY_US WRITE_EVERY TABLE FILE
@@ -29,6 +30,8 @@
  *								 (LAGi: RRnodeLagSeconds after the call, T_CLIENT
  *								 the client's wall clock then, in microseconds)
  *								 or "f T_CLIENT MSG"; "stop" on stdin ends it
+ *	manyparams N			  -> as "write", for "SELECT $1" sent with N parameters
+ *								 (libpq refuses more than 65535 locally)
  *	readconn / writeconn	  -> conn PORT | null MSG
  *	status					  -> node lines, then "end"
  *	refresh					  -> refresh 0|-1
@@ -128,7 +131,38 @@ typedef struct counts
 	long		count[MAXPORTS];
 	int64_t		max_us;
 	char		first_error[512];
+	/* latencies per port, for the median */
+	int64_t    *lat[MAXPORTS];
+	long		nlat[MAXPORTS];
 } counts;
+
+#define MAXLAT	100000
+
+/* Remember one statement's latency on port (counted by count_port). */
+static void
+note_latency(counts *c, const char *port, int64_t us)
+{
+	int			i;
+
+	for (i = 0; i < c->nports; i++)
+		if (strcmp(c->port[i], port) == 0)
+			break;
+	if (i == c->nports)
+		return;
+	if (c->lat[i] == NULL)
+		c->lat[i] = calloc(MAXLAT, sizeof(int64_t));
+	if (c->lat[i] != NULL && c->nlat[i] < MAXLAT)
+		c->lat[i][c->nlat[i]++] = us;
+}
+
+static int
+cmp_int64(const void *a, const void *b)
+{
+	int64_t		x = *(const int64_t *) a,
+				y = *(const int64_t *) b;
+
+	return (x > y) - (x < y);
+}
 
 static void
 count_port(counts *c, const char *port)
@@ -156,6 +190,18 @@ print_counts(const char *what, const counts *c)
 		   (long long) c->max_us);
 	for (i = 0; i < c->nports; i++)
 		printf("%s%s:%ld", i ? "," : "", c->port[i], c->count[i]);
+	printf(" medus=");
+	for (i = 0; i < c->nports; i++)
+	{
+		long long	med = 0;
+
+		if (c->nlat[i] > 0)
+		{
+			qsort(c->lat[i], (size_t) c->nlat[i], sizeof(int64_t), cmp_int64);
+			med = (long long) c->lat[i][c->nlat[i] / 2];
+		}
+		printf("%s%s:%lld", i ? "," : "", c->port[i], med);
+	}
 	printf(" err=");
 	print_oneline(c->first_error[0] ? c->first_error : "-");
 	printf("\n");
@@ -182,6 +228,7 @@ loop(RRcluster *rr, RRintent intent, long n, long delay_us, const char *sql)
 		{
 			c.ok++;
 			count_port(&c, last_port(rr));
+			note_latency(&c, last_port(rr), took);
 		}
 		else
 		{
@@ -194,6 +241,8 @@ loop(RRcluster *rr, RRintent intent, long n, long delay_us, const char *sql)
 		sleep_us(delay_us);
 	}
 	print_counts("loop", &c);
+	for (i = 0; i < c.nports; i++)
+		free(c.lat[i]);
 }
 
 /*
@@ -507,6 +556,29 @@ main(int argc, char **argv)
 				mixloop(rr, n, delay, every, table, file);
 			else
 				printf("usage: mixloop SECS DELAY_US WRITE_EVERY TABLE FILE\n");
+		}
+		else if (strcmp(line, "manyparams") == 0 && sscanf(arg, "%ld", &n) == 1 && n > 0)
+		{
+			const char **params = calloc((size_t) n, sizeof(char *));
+			PGresult   *res;
+			long		i;
+
+			for (i = 0; params && i < n; i++)
+				params[i] = "1";
+			res = params ? RRexecParams(rr, RR_WRITE, "SELECT $1", (int) n, params) : NULL;
+			if (res == NULL)
+			{
+				printf("null ");
+				print_oneline(RRerrorMessage(rr));
+			}
+			else
+			{
+				printf("result %s ", PQresStatus(PQresultStatus(res)));
+				print_oneline(PQresultErrorMessage(res));
+			}
+			printf("\n");
+			PQclear(res);
+			free(params);
 		}
 		else if (strcmp(line, "freshloop") == 0)
 		{

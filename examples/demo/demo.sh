@@ -11,8 +11,11 @@
 #
 # Needs replroute installed (make install) and PostgreSQL's server binaries.
 # Runs as an ordinary user (never root: PostgreSQL refuses).  Removes
-# everything it started on exit, even on Ctrl-C; KEEP=1 leaves the cluster
-# running and says how to use and stop it.
+# everything it started on exit, also on Ctrl-C (SIGINT), a closed terminal
+# (SIGHUP) and SIGTERM; KEEP=1 leaves the cluster running and prints how to
+# use and stop it, as commands that work when pasted (as root too: DEMO_AS
+# is the prefix that runs a command as the demo's user, see make_demo.sh).
+# Every command shown with "$ " can be pasted as it is.
 #
 # Every claim the story makes is checked and printed as "[ok] ..." or
 # "[FAILED] ..."; the exit status is non-zero if any claim failed.
@@ -44,17 +47,23 @@ traffic_pid=""
 failures=0
 started=""
 
+# Messages of the cleanup go to stderr: a signal can arrive while the shell
+# runs a function with its stdout sent to /dev/null ("window >/dev/null"),
+# and the trap then runs under that redirection.  (That is how Ctrl-C's
+# "interrupted" line got lost.)  stderr is never redirected around a
+# function here.  set +e: a closed terminal must not stop the cleanup.
 cleanup()
 {
 	rc=$?
-	trap - EXIT INT TERM
+	set +e
+	trap - EXIT INT TERM HUP
 	[ -n "$traffic_pid" ] && kill "$traffic_pid" 2>/dev/null && wait "$traffic_pid" 2>/dev/null
 	if [ "$KEEP" = 1 ] && [ $rc -eq 0 ]; then
 		return
 	fi
-	if [ $rc -ne 0 ] && [ $rc -ne 130 ] && [ -f "$dir/traffic.log" ]; then
-		echo "--- the application's last words:"
-		tail -n 5 "$dir/traffic.log"
+	if [ $rc -ne 0 ] && [ $rc -lt 128 ] && [ -f "$dir/traffic.log" ]; then
+		echo "--- the application's last words:" >&2
+		tail -n 5 "$dir/traffic.log" >&2
 	fi
 	for n in $started; do
 		pg_ctl -D "$dir/$n" -m immediate stop >/dev/null 2>&1 || true
@@ -62,13 +71,48 @@ cleanup()
 	rm -rf "$dir"
 	exit $rc
 }
+# on_signal NAME STATUS: say so (stderr, see cleanup) and exit, which runs cleanup
+on_signal()
+{
+	set +e
+	printf '\n%s: cleaning up\n' "$1" >&2
+	exit "$2"
+}
 trap cleanup EXIT
-trap 'echo; echo "interrupted: cleaning up"; exit 130' INT TERM
+trap 'on_signal interrupted 130' INT
+trap 'on_signal hangup 129' HUP
+trap 'on_signal terminated 143' TERM
 
 say() { printf '\n\033[1m== %s\033[0m\n' "$*"; }
 [ -t 1 ] && [ -z "${NO_COLOR:-}" ] || say() { printf '\n== %s\n' "$*"; }
-show() { printf '$ %s\n' "$*" >&2; }
-run() { show "$*"; "$@"; }
+# quote WORD: WORD as the shell reads it back: as it is when plain, else in
+# single quotes, or double quotes when it holds a single quote and nothing
+# that is special inside double quotes (SQL literals)
+quote()
+{
+	case $1 in
+	*[!A-Za-z0-9_./:=@%+,-]* | '') ;;
+	*) printf '%s' "$1"; return ;;
+	esac
+	case $1 in
+	*\'*) ;;
+	*) printf "'%s'" "$1"; return ;;
+	esac
+	case $1 in
+	*[\"\$\`\\!]*) printf "'%s'" "$(printf '%s' "$1" | sed "s/'/'\\\\''/g")" ;;
+	*) printf '"%s"' "$1" ;;
+	esac
+}
+# show CMD ARG...: print the command as one can paste it
+show()
+{
+	_line='$'
+	for _a in "$@"; do
+		_line="$_line $(quote "$_a")"
+	done
+	printf '%s\n' "$_line" >&2
+}
+run() { show "$@"; "$@"; }
 # check DESCRIPTION CONDITION: print whether the claim held
 check()
 {
@@ -93,9 +137,18 @@ while [ "$S1" = "$P" ] || [ "$S2" = "$P" ] || [ "$S2" = "$S1" ]; do
 	S1=$(free_port)
 	S2=$(free_port)
 done
-CI="host=127.0.0.1,127.0.0.1,127.0.0.1 port=$P,$S1,$S2 dbname=postgres connect_timeout=2"
+# user= and -U: the commands shown work for root too (there is no role
+# "root"); the servers trust every local TCP connection
+me=$(id -un)
+CI="host=127.0.0.1,127.0.0.1,127.0.0.1 port=$P,$S1,$S2 dbname=postgres user=$me connect_timeout=2"
 
-sql() { psql -X -q -At -h 127.0.0.1 -p "$1" -d postgres -c "$2"; }
+sql() { psql -X -q -At -h 127.0.0.1 -p "$1" -U "$me" -d postgres -c "$2"; }
+# run_sql PORT SQL: sql, shown as the psql command it is
+run_sql()
+{
+	show psql -X -q -At -h 127.0.0.1 -p "$1" -U "$me" -d postgres -c "$2"
+	sql "$1" "$2"
+}
 
 #
 # The cluster, built by hand
@@ -112,9 +165,9 @@ max_wal_senders = 10
 EOF
 started="primary"
 run pg_ctl -D "$dir/primary" -l "$dir/primary.log" -w start >/dev/null
-run sql "$P" "CREATE ROLE demo_repl LOGIN REPLICATION"
-run sql "$P" "SELECT pg_create_physical_replication_slot('standby1'), pg_create_physical_replication_slot('standby2')" >/dev/null
-run sql "$P" "CREATE EXTENSION replroute"
+run_sql "$P" "CREATE ROLE demo_repl LOGIN REPLICATION"
+run_sql "$P" "SELECT pg_create_physical_replication_slot('standby1'), pg_create_physical_replication_slot('standby2')" >/dev/null
+run_sql "$P" "CREATE EXTENSION replroute"
 sql "$P" "CREATE TABLE demo_traffic (t timestamptz); CREATE TABLE demo_rw (id int)"
 for n in 1 2; do
 	port=$(eval echo "\$S$n")
@@ -134,7 +187,7 @@ echo "conninfo: $CI"
 #
 # The application
 #
-show cc traffic.c '$(pkg-config --cflags --libs replroute)' -o traffic
+printf '$ cc traffic.c $(pkg-config --cflags --libs replroute) -o traffic\n' >&2
 cc "$here/traffic.c" $(pkg-config --cflags --libs replroute) -o "$dir/traffic"
 "$dir/traffic" "$CI" >"$dir/traffic.log" 2>&1 &
 traffic_pid=$!
@@ -171,7 +224,7 @@ check "writes on the primary ($(count "$w" writes "$P")), no read there" '[ "$(c
 # 2. Lag
 #
 say "2. Replay paused on standby2 while the primary writes"
-run sql "$S2" "SELECT pg_wal_replay_pause()" >/dev/null
+run_sql "$S2" "SELECT pg_wal_replay_pause()" >/dev/null
 sleep 1.5
 run replroute status "$CI"
 window >/dev/null
@@ -180,7 +233,7 @@ w=$(window)
 echo "application, next 2 s: $w"
 check "the lagging standby got no reads (:$S2 0, :$S1 $(count "$w" reads "$S1"))" '[ "$(count "$w" reads "$S2")" = 0 ] && [ "$(count "$w" reads "$S1")" -gt 0 ]'
 check "no read failed" '[ "$(failed "$w" reads)" = 0 ]'
-run sql "$S2" "SELECT pg_wal_replay_resume()" >/dev/null
+run_sql "$S2" "SELECT pg_wal_replay_resume()" >/dev/null
 sleep 1
 window >/dev/null
 sleep 1.5
@@ -196,14 +249,14 @@ for port in $S1 $S2; do
 	sql "$port" "ALTER SYSTEM SET recovery_min_apply_delay = '1s'"
 	sql "$port" "SELECT pg_reload_conf()" >/dev/null
 done
-show replroute exec --write --token "\"\$CI\"" "'INSERT INTO demo_rw VALUES (42)'"
+show replroute exec --write --token "$CI" "INSERT INTO demo_rw VALUES (42)"
 token=$(replroute exec --write --token "$CI" "INSERT INTO demo_rw VALUES (42)" 2>&1 >/dev/null |
 	sed -n 's/^replroute: session token: //p')
 echo "session token: $token"
-show replroute exec --read -o max_lag_seconds=10s "\"\$CI\"" "'SELECT count(*), inet_server_port() FROM demo_rw'"
+show replroute exec --read -o max_lag_seconds=10s "$CI" "SELECT count(*), inet_server_port() FROM demo_rw"
 plain=$(replroute exec --read -o max_lag_seconds=10s "$CI" "SELECT count(*), inet_server_port() FROM demo_rw")
 echo "$plain    <- a plain read on a standby: the row is not there yet"
-show replroute exec --read --after-token "$token" -o "'causal_wait=3s max_lag_seconds=10s'" "\"\$CI\"" "'SELECT count(*), inet_server_port() FROM demo_rw'"
+show replroute exec --read --after-token "$token" -o "causal_wait=3s max_lag_seconds=10s" "$CI" "SELECT count(*), inet_server_port() FROM demo_rw"
 fresh=$(replroute exec --read --after-token "$token" -o "causal_wait=3s max_lag_seconds=10s" "$CI" \
 	"SELECT count(*), inet_server_port() FROM demo_rw")
 echo "$fresh    <- with the token: the standby waited until it had the write"
@@ -249,8 +302,8 @@ w=$(window)
 echo "application, after promotion: $w"
 check "writes resume on the promoted standby1, same application handle, no restart" '[ "$(count "$w" writes "$S1")" -gt 0 ] && [ "$(failed "$w" writes)" = 0 ]'
 echo "standby2 still follows the old primary; point it at the new one:"
-run sql "$S1" "SELECT pg_create_physical_replication_slot('standby2')" >/dev/null
-run sql "$S2" "ALTER SYSTEM SET primary_conninfo = 'host=127.0.0.1 port=$S1 user=demo_repl'"
+run_sql "$S1" "SELECT pg_create_physical_replication_slot('standby2')" >/dev/null
+run_sql "$S2" "ALTER SYSTEM SET primary_conninfo = 'host=127.0.0.1 port=$S1 user=demo_repl'"
 sql "$S2" "SELECT pg_reload_conf()" >/dev/null
 for i in $(seq 1 100); do
 	[ "$(sql "$S2" "SELECT timeline FROM replroute.node_status()")" = 2 ] && break
@@ -274,12 +327,20 @@ if [ $failures -gt 0 ]; then
 fi
 echo "every claim held"
 if [ "$KEEP" = 1 ]; then
-	cat <<EOF
-
-The cluster is still running (KEEP=1). Try:
-  replroute status "$CI"
-  replroute exec --read "$CI" "SELECT inet_server_port()"
-Stop it and remove everything with:
-  for n in $started; do ${DEMO_AS:-}pg_ctl -D $dir/\$n -m fast stop; done; rm -rf $dir
-EOF
+	# For whoever ran "make demo": as root, DEMO_AS runs pg_ctl as the
+	# servers' owner (runuser); pg_ctl by its full path (Debian keeps it off
+	# PATH).  One command a line, each pasteable as it is.
+	echo
+	echo "The cluster is still running (KEEP=1). Try:"
+	printf '  replroute status %s\n' "$(quote "$CI")"
+	printf '  replroute exec --read %s %s\n' "$(quote "$CI")" "'SELECT inet_server_port()'"
+	printf '  psql -h 127.0.0.1 -p %s -U %s -d postgres -c %s\n' "$S1" "$(quote "$me")" \
+		"'SELECT * FROM replroute.node_status()'"
+	echo "Stop it and remove everything with:"
+	for n in $started; do
+		[ -f "$dir/$n/postmaster.pid" ] &&
+			printf '  %s%s -D %s -m fast stop\n' "${DEMO_AS:-}" "$(quote "$PGBIN/pg_ctl")" \
+				"$(quote "$dir/$n")"
+	done
+	printf '  rm -rf %s\n' "$(quote "$dir")"
 fi

@@ -28,6 +28,10 @@ if [ "$(id -u)" -eq 0 ]; then
 	DEMO_USER=${DEMO_USER:-postgres}
 	work=$(mktemp -d /tmp/replroute-demo-src.XXXXXX)
 	trap 'rm -rf "$work"' EXIT
+	# the demo itself gets the signal too (same process group) and cleans up
+	trap 'exit 130' INT
+	trap 'exit 129' HUP
+	trap 'exit 143' TERM
 	cp "$srcdir/examples/demo/demo.sh" "$srcdir/examples/demo/traffic.c" "$work/"
 	chmod 755 "$work"
 	chown -R "$DEMO_USER" "$work"

@@ -32,7 +32,9 @@ use PostgreSQL::Test::Cluster;
 use PostgreSQL::Test::Utils;
 use Test::More;
 use JSON::PP qw(decode_json);
+use IO::Socket::INET;
 use IPC::Run;
+use POSIX ();
 use Time::HiRes qw(usleep time);
 
 # Every server listens on 127.0.0.1 only (TCP is needed for the client's
@@ -219,6 +221,10 @@ sub driver
 	my $self = bless { in => '', out => '', err => '' }, 'ReplrouteTest::Driver';
 	push @all_drivers, $self;
 	my $bin = ($ENV{TESTDIR} // '.') . '/test/rr_test';
+	# the framework names every connection after the test (PGAPPNAME); the
+	# driver's should carry the library's own name, as an application's do
+	local $ENV{PGAPPNAME};
+	delete $ENV{PGAPPNAME};
 	$self->{timer} = IPC::Run::timeout($PostgreSQL::Test::Utils::timeout_default);
 	$self->{h} = IPC::Run::start([ $bin, $conninfo, $options // '' ],
 		'<', \$self->{in}, '>', \$self->{out}, '2>', \$self->{err},
@@ -264,8 +270,136 @@ sub parse_loop
 	($r{ok}, $r{fail}, $r{maxus}) = $line =~ /ok=(\d+) fail=(\d+) maxus=(\d+)/;
 	my ($ports) = $line =~ /ports=(\S*)/;
 	$r{ports} = { map { split /:/ } grep { length } split /,/, ($ports // '') };
+	my ($med) = $line =~ /medus=(\S*)/;
+	$r{medus} = { map { split /:/ } grep { length } split /,/, ($med // '') };
 	($r{err}) = $line =~ /err=(.*)$/;
 	return \%r;
+}
+
+=pod
+
+=item proxy($target_port, %opts)
+
+Starts a TCP proxy on 127.0.0.1 (a free port) in front of
+127.0.0.1:$target_port, in a process group of its own (one process per
+connection).  Options: delay_ms (each chunk is delivered that much later,
+both ways: a distant or slow node).  Returns a ReplrouteTest::Proxy:
+->port, ->freeze (stop forwarding both ways, keep every connection open:
+a silent partition as the client sees it), ->thaw, ->stop.  Proxies are
+stopped at exit.
+
+=cut
+
+my @all_proxies;
+
+sub proxy
+{
+	my ($target, %opts) = @_;
+	my $listen = IO::Socket::INET->new(
+		LocalAddr => '127.0.0.1', LocalPort => 0, Listen => 64, ReuseAddr => 1)
+	  or die "proxy: cannot listen: $!";
+	my $port = $listen->sockport;
+	my $pid = fork() // die "fork: $!";
+	if ($pid == 0)
+	{
+		setpgrp(0, 0);
+		ReplrouteTest::Proxy::serve($listen, $target, $opts{delay_ms} // 0);
+		POSIX::_exit(0);
+	}
+	close $listen;
+	my $self = bless { port => $port, pid => $pid }, 'ReplrouteTest::Proxy';
+	push @all_proxies, $self;
+	return $self;
+}
+
+END
+{
+	$_->stop for grep { $_->{pid} } @all_proxies;
+}
+
+package ReplrouteTest::Proxy;
+
+use IO::Select;
+use POSIX ();
+use Time::HiRes qw(time);
+
+my $frozen = 0;
+
+sub port { return $_[0]->{port}; }
+
+sub freeze { kill 'USR1', -$_[0]->{pid}; return; }
+
+sub thaw { kill 'USR2', -$_[0]->{pid}; return; }
+
+sub stop
+{
+	my ($self) = @_;
+	return unless $self->{pid};
+	kill 'KILL', -$self->{pid};
+	waitpid($self->{pid}, 0);
+	$self->{pid} = 0;
+	return;
+}
+
+# the listener: one forwarding child per connection
+sub serve
+{
+	my ($listen, $target, $delay_ms) = @_;
+	$SIG{USR1} = sub { $frozen = 1; };
+	$SIG{USR2} = sub { $frozen = 0; };
+	$SIG{CHLD} = 'IGNORE';
+	while (1)
+	{
+		my $c = $listen->accept or next;
+		my $pid = fork();
+		if (defined $pid && $pid == 0)
+		{
+			close $listen;
+			forward($c, $target, $delay_ms);
+			POSIX::_exit(0);
+		}
+		close $c;
+	}
+}
+
+# both directions, each chunk held back $delay_ms; nothing moves while frozen
+sub forward
+{
+	my ($c, $target, $delay_ms) = @_;
+	my $u = IO::Socket::INET->new(PeerAddr => '127.0.0.1', PeerPort => $target)
+	  or return;
+	my %peer = ($c => $u, $u => $c);
+	my %queue = ($c => [], $u => []);    # chunks waiting to go TO this socket
+	my $sel = IO::Select->new($c, $u);
+	while (1)
+	{
+		my $now = time;
+		my $next;
+		for my $to ($c, $u)
+		{
+			my $q = $queue{$to};
+			while (!$frozen && @$q && $q->[0][0] <= $now)
+			{
+				my $chunk = shift(@$q)->[1];
+				while (length $chunk)
+				{
+					my $w = syswrite($to, $chunk);
+					return unless defined $w;
+					substr($chunk, 0, $w) = '';
+				}
+			}
+			$next = $q->[0][0] if @$q && (!defined $next || $q->[0][0] < $next);
+		}
+		my $timeout = $frozen ? 0.05 : defined $next ? ($next - $now > 0 ? $next - $now : 0) : 0.5;
+		my @ready = $sel->can_read($timeout);
+		next if $frozen;
+		for my $from (@ready)
+		{
+			my $n = sysread($from, my $buf, 65536);
+			return unless $n;    # a side closed: close both
+			push @{ $queue{ $peer{$from} } }, [ time + $delay_ms / 1000, $buf ];
+		}
+	}
 }
 
 package ReplrouteTest::Driver;

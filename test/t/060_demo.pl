@@ -2,7 +2,7 @@
 # "make demo", as an ordinary user with replroute installed (make test has
 # installed it): every step of the story must print what it claims, it
 # must finish in under a minute, and nothing it started may survive it,
-# also when it is interrupted with Ctrl-C.
+# also when it is interrupted with Ctrl-C or its terminal closes (SIGHUP).
 
 use strict;
 use warnings;
@@ -56,23 +56,30 @@ my ($ndirs, $procs) = leftovers();
 is($ndirs, 0, 'its temporary directory is gone');
 is($procs, '', 'no process of it is left');
 
-# 2. interrupted in the middle (Ctrl-C reaches the whole process group)
-($out, $err) = ('', '');
-my $h;
+# 2. interrupted in the middle: Ctrl-C (SIGINT) and a closed terminal
+# (SIGHUP) reach the whole process group.  The signal is sent as soon as
+# step 2 starts, while the demo runs a command with its stdout sent to
+# /dev/null: the notice must still be seen.
+for my $case ([ 'INT', 'interrupted', 'Ctrl-C' ], [ 'HUP', 'hangup', 'SIGHUP' ])
 {
-	local %ENV = %env;
-	$h = IPC::Run::start([ 'setsid', 'make', '-s', 'demo' ], '<', '/dev/null',
-		'>', \$out, '2>&1');
+	my ($sig, $notice, $what) = @$case;
+	($out, $err) = ('', '');
+	my $h;
+	{
+		local %ENV = %env;
+		$h = IPC::Run::start([ 'setsid', 'make', '-s', 'demo' ], '<', '/dev/null',
+			'>', \$out, '2>&1');
+	}
+	my $timer = time;
+	$h->pump_nb while $out !~ /== 2\./ && time - $timer < 60 && usleep(100_000) >= 0;
+	like($out, qr/== 2\./, "the run for $what got to step 2");
+	my $pid = $h->{KIDS}[0]{PID};
+	kill $sig, -$pid;
+	$h->finish;
+	like($out, qr/$notice: cleaning up/, "$what is noticed") or diag($out);
+	($ndirs, $procs) = leftovers();
+	is($ndirs, 0, "after $what its temporary directory is gone");
+	is($procs, '', 'and no process of it is left');
 }
-my $timer = time;
-$h->pump_nb while $out !~ /== 2\./ && time - $timer < 60 && usleep(100_000) >= 0;
-like($out, qr/== 2\./, 'the second run got to step 2');
-my $pid = $h->{KIDS}[0]{PID};
-kill 'INT', -$pid;
-$h->finish;
-like($out, qr/interrupted: cleaning up/, 'Ctrl-C is noticed');
-($ndirs, $procs) = leftovers();
-is($ndirs, 0, 'after Ctrl-C its temporary directory is gone');
-is($procs, '', 'and no process of it is left');
 
 done_testing();

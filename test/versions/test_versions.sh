@@ -26,8 +26,11 @@
 #
 # Environment: RR_PG_VERSIONS, RR_VERSION_TAP_TESTS, RR_PG_CACHE (see
 # build_pg.sh), TEST_USER (default postgres), KEEP_TMP=1 keeps the scratch
-# directory.
+# directory.  Warnings are errors here (WERROR=1), as in "make test".
 set -eu
+
+WERROR=1
+export WERROR
 
 # Called from "make test-versions": PostgreSQL's own build generates its
 # headers only in a top-level make (MAKELEVEL 0), so drop what the calling

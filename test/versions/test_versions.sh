@@ -118,6 +118,8 @@ for t in $RR_VERSION_TAP_TESTS; do
 done
 tap_tests=${tap_tests# }
 [ -z "$tap_absent" ] || say "not in this tree, not run:$tap_absent"
+# (an empty PROVE_TESTS would run every file in test/t)
+[ -n "$tap_tests" ] || { say "none of the TAP files listed is in this tree"; exit 1; }
 
 # pg_regress: the Makefile's REGRESS, and the upgrade test once there is one
 # (it installs the first version and updates it: sql/upgrade.sql)

@@ -139,6 +139,23 @@ failed=0
 failed_list=""
 summary=""
 
+# route_of PREFIX: how build_pg.sh made that tree (its stamp, which is in
+# the tree's top directory: PREFIX itself for a source build, four levels
+# up for Debian's binary layout)
+route_of()
+{
+	for _d in "$1" "$1/../../../.."; do
+		if [ -f "$_d/.replroute-pg-stamp" ]; then
+			case $(sed -n 2p "$_d/.replroute-pg-stamp") in
+				Debian\ binary*) echo "Debian's binary packages $(head -n 1 "$_d/.replroute-pg-stamp"), relocated" ;;
+				*) echo "built from Debian's source package $(head -n 1 "$_d/.replroute-pg-stamp")" ;;
+			esac
+			return
+		fi
+	done
+	echo "origin unknown"
+}
+
 # run_version MAJOR: everything for one version; returns non-zero on any
 # failure.  Prints its own summary lines.
 run_version()
@@ -208,6 +225,7 @@ run_version()
 	fi
 	t_tap=$(now)
 
+	say "PostgreSQL $v: server: $("$pgc" --version), $(route_of "$prefix")"
 	say "PostgreSQL $v: times: server $((t_build - t0)) s, pg_regress $((t_regress - t_build)) s, TAP $((t_tap - t_regress)) s"
 	say "PostgreSQL $v: pg_regress: $regress_summary"
 	say "PostgreSQL $v: prove: $tap_summary"

@@ -23,13 +23,13 @@ OBJS = \
 PGFILEDESC = "replroute - replica health and lag for read routing"
 
 EXTENSION = replroute
-DATA = replroute--1.0.sql
+DATA = replroute--1.0.sql replroute--1.0--1.1.sql
 
 # expected/*_1.out: the same output as PostgreSQL 18 words it (its
 # out-of-range messages for settings name the unit on both bounds);
 # expected/*_2.out: as PostgreSQL 19 words it besides (a function or
 # procedure not found gets a DETAIL saying why no candidate matched)
-REGRESS = node_status bad_input privileges slots hostile
+REGRESS = node_status bad_input privileges slots hostile upgrade
 
 # TAP tests live in test/t (the project's fixed layout), not t/.
 TAP_TESTS = 1

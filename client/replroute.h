@@ -15,7 +15,11 @@
  * Thread safety: the library has no global mutable state.  Distinct
  * RRcluster handles may be used concurrently from different threads; one
  * handle (and the PGconn objects it returns) must be used by one thread at
- * a time, exactly as libpq requires for a PGconn.
+ * a time, exactly as libpq requires for a PGconn.  A node given by host
+ * name is looked up in a short-lived thread the library starts for each
+ * connection attempt (so that a slow resolver never delays a call; the
+ * attempt, lookup included, ends at connect_timeout); that thread touches
+ * nothing but its own lookup.
  *
  * Memory: every pointer returned by the library belongs to the handle and
  * stays valid until the next call on that handle, unless stated otherwise.
@@ -85,7 +89,8 @@ typedef enum
 	RR_REASON_NOT_STREAMING,	/* over the limit, with its WAL receiver not streaming */
 	RR_REASON_REPLAY_PAUSED,	/* over the limit, with replay paused */
 	RR_REASON_BEHIND_TOKEN,		/* fit, but not known to have replayed the session token */
-	RR_REASON_PRIMARY_LOST		/* primary unreachable: serving what it last had (primary_lost=serve) */
+	RR_REASON_PRIMARY_LOST,		/* primary unreachable: serving what it last had (primary_lost=serve) */
+	RR_REASON_HEALTH_QUERY_FAILED	/* reachable, but its health query raised an error */
 } RRreason;
 
 /* A node's role, from replroute.node_status(). */

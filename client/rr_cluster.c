@@ -197,6 +197,7 @@ RRfinish(RRcluster *rr)
 	{
 		rr_probe_close(&rr->nodes[i]);
 		rr_node_conn_close(&rr->nodes[i]);
+		rr_lookup_release(rr->nodes[i].lookup);
 	}
 	free(rr->nodes);
 	free(rr->facts);
@@ -275,7 +276,7 @@ RRreasonName(RRreason reason)
 		"ok", "down", "connecting", "foreign_cluster", "extension_missing",
 		"extension_version", "old_primary", "competing_primary",
 		"lag_over_limit", "lag_unknown", "not_streaming", "replay_paused",
-		"behind_token", "primary_lost"
+		"behind_token", "primary_lost", "health_query_failed"
 	};
 
 	if ((int) reason < 0 || (size_t) reason >= sizeof(names) / sizeof(names[0]))
@@ -327,6 +328,7 @@ RRnodeStatus(const RRcluster *rr, int node)
 		case RR_REASON_FOREIGN_CLUSTER:
 		case RR_REASON_EXTENSION_MISSING:
 		case RR_REASON_EXTENSION_VERSION:
+		case RR_REASON_HEALTH_QUERY_FAILED:
 		case RR_REASON_OLD_PRIMARY:
 		case RR_REASON_COMPETING_PRIMARY:
 			return RR_NODE_EXCLUDED;
@@ -335,8 +337,6 @@ RRnodeStatus(const RRcluster *rr, int node)
 	}
 	if (n->fact->answered)
 		return RR_NODE_UP;
-	if (n->fact->failure == RR_REASON_DOWN)
-		return RR_NODE_DOWN;
 	return RR_NODE_CONNECTING;	/* (re)connecting, no answer yet */
 }
 
@@ -407,6 +407,7 @@ RRnodeError(const RRcluster *rr, int node)
 		case RR_REASON_CONNECTING:
 		case RR_REASON_EXTENSION_MISSING:
 		case RR_REASON_EXTENSION_VERSION:
+		case RR_REASON_HEALTH_QUERY_FAILED:
 			return n->error;
 		default:
 			return n->verdict->why;

@@ -25,7 +25,6 @@
 
 #define RR_MAX_NODES	128
 
-#define lengthof(a)		(sizeof(a) / sizeof((a)[0]))
 
 /*
  * TCP keepalives and tcp_user_timeout for every connection, unless the
@@ -35,7 +34,7 @@
  * kernel still acknowledges; the library's own calls are bounded by its
  * health probes instead).  Ignored for Unix sockets.
  */
-static const char *const keepalive_defaults[][2] = {
+const char *const rr_keepalive_defaults[RR_N_KEEPALIVE_DEFAULTS][2] = {
 	{"keepalives", "1"},
 	{"keepalives_idle", "5"},
 	{"keepalives_interval", "2"},
@@ -439,10 +438,10 @@ rr_conninfo_parse(const char *conninfo, char *errbuf, size_t errlen)
 
 		/*
 		 * keywords: everything kept, host, hostaddr, port, app name, the
-		 * keepalive defaults, end
+		 * keepalive defaults, the slot for a resolved hostaddr, end
 		 */
-		np->keywords = calloc(nkeep + 5 + lengthof(keepalive_defaults), sizeof(char *));
-		np->values = calloc(nkeep + 5 + lengthof(keepalive_defaults), sizeof(char *));
+		np->keywords = calloc(nkeep + 6 + RR_N_KEEPALIVE_DEFAULTS, sizeof(char *));
+		np->values = calloc(nkeep + 6 + RR_N_KEEPALIVE_DEFAULTS, sizeof(char *));
 		if (np->keywords == NULL || np->values == NULL)
 			goto fail;
 		for (o = opts; o->keyword; o++)
@@ -476,13 +475,15 @@ rr_conninfo_parse(const char *conninfo, char *errbuf, size_t errlen)
 			np->keywords[k] = "fallback_application_name";
 			np->values[k++] = "replroute";
 		}
-		for (j = 0; j < (int) lengthof(keepalive_defaults); j++)
+		for (j = 0; j < (int) RR_N_KEEPALIVE_DEFAULTS; j++)
 		{
-			if (option_value(opts, keepalive_defaults[j][0]) != NULL)
+			if (option_value(opts, rr_keepalive_defaults[j][0]) != NULL)
 				continue;
-			np->keywords[k] = keepalive_defaults[j][0];
-			np->values[k++] = keepalive_defaults[j][1];
+			np->keywords[k] = rr_keepalive_defaults[j][0];
+			np->values[k++] = rr_keepalive_defaults[j][1];
 		}
+		np->addr_slot = k;
+		np->lookup_host = (h && *h && !(a && *a) && rr_host_needs_lookup(h)) ? h : NULL;
 		np->keywords[k] = NULL;
 		np->values[k] = NULL;
 

@@ -94,7 +94,8 @@ connect_node(RRcluster *rr, rr_node *node, char *errbuf, size_t errlen)
 	PostgresPollingStatusType st = PGRES_POLLING_WRITING;
 	PGconn	   *conn;
 
-	conn = PQconnectStartParams(node->params->keywords, node->params->values, 0);
+	/* a node given by name connects to its probe's latest address */
+	conn = rr_node_connect_start(node);
 	if (conn == NULL)
 	{
 		rr_format(errbuf, errlen, "out of memory");
@@ -134,8 +135,9 @@ connect_node(RRcluster *rr, rr_node *node, char *errbuf, size_t errlen)
 
 /*
  * rr_node_conn
- *		The node's statement connection, opened if needed, or reopened at
- *		once if found dead.  NULL with the handle's error set if it cannot
+ *		The node's statement connection, opened if needed (taking over the
+ *		idle health connection when there is one), or reopened at once if
+ *		found dead.  NULL with the handle's error set if it cannot
  *		be opened; the node is then marked down.
  */
 PGconn *
@@ -146,6 +148,12 @@ rr_node_conn(RRcluster *rr, rr_node *node)
 	if (node->conn && conn_alive(node->conn))
 		return node->conn;
 	rr_node_conn_close(node);
+	/* the idle health connection is ready at once: a new one replaces it */
+	if ((node->conn = rr_probe_take(rr, node)) != NULL)
+	{
+		node->cancel = PQgetCancel(node->conn);
+		return node->conn;
+	}
 	node->conn = connect_node(rr, node, err, sizeof(err));
 	node->cancel = node->conn ? PQgetCancel(node->conn) : NULL;
 	if (node->conn == NULL)

@@ -19,8 +19,11 @@
  *	 restart: retrying costs nothing and ends the outage as soon as the
  *	 server is back), else from 250 ms doubling to 2 s.
  *
- * A health connection that breaks (its backend terminated, a pooler
- * restart) is reconnected at once, and the node keeps its facts meanwhile;
+ * A node given by host name is looked up again before each connection
+ * attempt, in a thread (rr_resolve.c): the lookup's socket is polled like a
+ * connection's, and a resolver slower than connect_timeout makes the node
+ * down, never a call late.  A health connection that breaks (its backend
+ * terminated, a pooler restart) is reconnected at once, and the node keeps its facts meanwhile;
  * only if that fails does the node go down.  Every answer is kept with the
  * moment its question was sent and the moment it arrived (rr_fact), and
  * feeds the cluster's memory (rr_memory_note).
@@ -38,12 +41,21 @@
 
 #include "rr_int.h"
 
-/* Column order matters: see parse_health(). */
+/*
+ * The health query: replroute.probe() (extension 1.1), one line of text as
+ * cheap for the server as SELECT 1; on a server still at 1.0 it does not
+ * exist (42883), and that connection asks node_status() instead (column
+ * order matters: see parse_health()).  Neither is a prepared statement, on
+ * purpose: a pooler in transaction mode (PgBouncer before 1.21) would lose
+ * it between transactions; the simple protocol costs about 1 us more.
+ */
+#define PROBE_QUERY		"SELECT replroute.probe()"
 #define HEALTH_QUERY \
 	"SELECT role, system_identifier, timeline, wal_lsn, receive_lsn, " \
 	"upstream_lsn, lag_bytes, lag_seconds, streaming, replay_paused " \
 	"FROM replroute.node_status()"
 #define HEALTH_NCOLS	10
+#define PROBE_NFIELDS	11
 
 /* A connect failing faster than this, soon after an answer, is a restart. */
 #define RR_FAST_FAILURE_US		(50 * 1000)
@@ -94,6 +106,8 @@ rr_node_down(RRcluster *rr, rr_node *node, const char *why)
 	rr_trim(why, msg, sizeof(msg));
 	rr_format(node->error, sizeof(node->error), "%s", msg);
 	rr_probe_close(node);
+	rr_lookup_release(node->lookup);
+	node->lookup = NULL;
 	if (node->conn_busy)
 		node->conn_abandon = true;
 	else
@@ -124,16 +138,63 @@ quiet_notices(void *arg, const char *message)
 }
 
 /*
+ * rr_node_connect_start
+ *		PQconnectStartParams for node: with the address of its latest host
+ *		name lookup if it has a name (each call takes the next address).
+ *		NULL if out of memory.  Never resolves a name itself.
+ */
+PGconn *
+rr_node_connect_start(rr_node *node)
+{
+	rr_node_params *np = node->params;
+	PGconn	   *conn;
+
+	if (np->lookup_host != NULL && node->naddrs > 0)
+	{
+		np->keywords[np->addr_slot] = "hostaddr";
+		np->values[np->addr_slot] = node->addrs[node->addr_turn++ % (unsigned) node->naddrs];
+	}
+	else if (np->lookup_host != NULL)
+	{
+		/* never looked up: an address no name resolves to, failing at once */
+		np->keywords[np->addr_slot] = "hostaddr";
+		np->values[np->addr_slot] = "0.0.0.0";
+	}
+	conn = PQconnectStartParams(np->keywords, np->values, 0);
+	np->keywords[np->addr_slot] = NULL;
+	np->values[np->addr_slot] = NULL;
+	return conn;
+}
+
+/*
  * start_connect
- *		Begin connecting the probe.  On immediate failure the node goes down.
+ *		Begin a connection attempt of the probe: first the host name
+ *		lookup if the node has a name (off the caller's path, rr_resolve.c),
+ *		then the connection.  On immediate failure the node goes down.
  */
 static void
 start_connect(RRcluster *rr, rr_node *node, int64_t now)
 {
+	char		err[RR_ERRBUF_SIZE];
+
 	node->connect_started_us = now;
 	node->refused = false;
-	node->probe = PQconnectStartParams(node->params->keywords,
-									   node->params->values, 0);
+	node->probe_deadline_us = now + (int64_t) node->connect_timeout_ms * 1000;
+	if (node->params->lookup_host != NULL && node->probe_state != RR_PROBE_RESOLVING)
+	{
+		node->lookup = rr_lookup_start(node->params->lookup_host, node->params->port,
+									   err, sizeof(err));
+		if (node->lookup == NULL)
+		{
+			rr_node_down(rr, node, err);
+			return;
+		}
+		node->probe_state = RR_PROBE_RESOLVING;
+		if (node->fact->link == RR_LINK_DOWN)
+			node->fact->link = RR_LINK_CONNECTING;
+		return;
+	}
+	node->probe = rr_node_connect_start(node);
 	if (node->probe == NULL)
 	{
 		rr_node_down(rr, node, "out of memory");
@@ -144,12 +205,35 @@ start_connect(RRcluster *rr, rr_node *node, int64_t now)
 		rr_node_down(rr, node, PQerrorMessage(node->probe));
 		return;
 	}
-	PQsetNoticeProcessor(node->probe, quiet_notices, NULL);
+	node->default_notices = PQsetNoticeProcessor(node->probe, quiet_notices, NULL);
 	node->probe_state = RR_PROBE_CONNECTING;
 	if (node->fact->link == RR_LINK_DOWN)
 		node->fact->link = RR_LINK_CONNECTING;
-	node->probe_deadline_us = now + (int64_t) node->connect_timeout_ms * 1000;
 	node->poll_write = true;	/* as if PQconnectPoll returned WRITING */
+}
+
+/*
+ * advance_resolving
+ *		The lookup's socket is readable: take its addresses and connect, or
+ *		go down if the name did not resolve.
+ */
+static void
+advance_resolving(RRcluster *rr, rr_node *node)
+{
+	char		err[RR_ERRBUF_SIZE];
+	int			n;
+
+	if (!rr_lookup_result(node->lookup, node->addrs, &n, err, sizeof(err)))
+		return;
+	rr_lookup_release(node->lookup);
+	node->lookup = NULL;
+	if (n == 0)
+	{
+		rr_node_down(rr, node, err);
+		return;
+	}
+	node->naddrs = n;
+	start_connect(rr, node, node->connect_started_us);
 }
 
 /*
@@ -179,7 +263,7 @@ static void
 send_query(RRcluster *rr, rr_node *node, int64_t now)
 {
 	if (PQsetnonblocking(node->probe, 1) != 0 ||
-		!PQsendQuery(node->probe, HEALTH_QUERY))
+		!PQsendQuery(node->probe, node->legacy_probe ? HEALTH_QUERY : PROBE_QUERY))
 	{
 		char		why[RR_ERRBUF_SIZE];
 
@@ -212,6 +296,76 @@ parse_opt_lsn(const PGresult *res, int col, uint64_t *out)
 {
 	*out = RR_INVALID_LSN;
 	return PQgetisnull(res, 0, col) ? 0 : rr_parse_lsn(PQgetvalue(res, 0, col), out);
+}
+
+/*
+ * parse_probe
+ *		Read the answer of PROBE_QUERY: one row, one text value, fields as
+ *		replroute--1.0--1.1.sql describes.  Returns 0, or -1 (why says what
+ *		was wrong).
+ */
+static int
+parse_probe(const PGresult *res, rr_health *h, char *why, size_t whylen)
+{
+	char		line[512];
+	char	   *field[PROBE_NFIELDS + 1];
+	char	   *p;
+	int			n = 0;
+	int64_t		v;
+
+	if (PQntuples(res) != 1 || PQnfields(res) != 1 || PQgetisnull(res, 0, 0))
+	{
+		rr_format(why, whylen, "expected 1 row of 1 column from replroute.probe(), "
+				  "got %d rows of %d", PQntuples(res), PQnfields(res));
+		return -1;
+	}
+	rr_format(line, sizeof(line), "%s", PQgetvalue(res, 0, 0));
+	for (p = strtok(line, " "); p != NULL && n <= PROBE_NFIELDS; p = strtok(NULL, " "))
+		field[n++] = p;
+	if (n != PROBE_NFIELDS || strcmp(field[0], "1") != 0)
+	{
+		rr_format(why, whylen, "replroute.probe() answered \"%.60s\", not a version 1 line",
+				  PQgetvalue(res, 0, 0));
+		return -1;
+	}
+	if (strcmp(field[1], "primary") == 0)
+		h->role = RR_ROLE_PRIMARY;
+	else if (strcmp(field[1], "standby") == 0)
+		h->role = RR_ROLE_STANDBY;
+	else if (strcmp(field[1], "promoting") == 0)
+		h->role = RR_ROLE_PROMOTING;
+	else
+		goto bad;
+	if (rr_parse_int64(field[2], &v) < 0)
+		goto bad;
+	h->system_identifier = (uint64_t) v;
+	if (rr_parse_int64(field[3], &v) < 0 || v < 0 || v > INT32_MAX)
+		goto bad;
+	h->timeline = (int) v;
+	if (rr_parse_lsn(field[4], &h->wal_lsn) < 0)
+		goto bad;
+	h->receive_lsn = h->upstream_lsn = RR_INVALID_LSN;
+	if ((strcmp(field[5], "-") != 0 && rr_parse_lsn(field[5], &h->receive_lsn) < 0) ||
+		(strcmp(field[6], "-") != 0 && rr_parse_lsn(field[6], &h->upstream_lsn) < 0))
+		goto bad;
+	if (rr_parse_int64(field[7], &h->own_lag_bytes) < 0 || h->own_lag_bytes < 0)
+		goto bad;
+	if (strcmp(field[8], "-") == 0)
+		h->own_lag_seconds = -1.0;
+	else if (rr_parse_double(field[8], &h->own_lag_seconds) < 0 || !(h->own_lag_seconds >= 0.0))
+		goto bad;
+	h->streaming = (strcmp(field[9], "t") == 0);
+	if (strcmp(field[9], "t") != 0 && strcmp(field[9], "f") != 0 && strcmp(field[9], "-") != 0)
+		goto bad;
+	if (strcmp(field[10], "t") != 0 && strcmp(field[10], "f") != 0)
+		goto bad;
+	h->replay_paused = (strcmp(field[10], "t") == 0);
+	return 0;
+
+bad:
+	rr_format(why, whylen, "replroute.probe() answered \"%.60s\", which does not parse",
+			  PQgetvalue(res, 0, 0));
+	return -1;
 }
 
 /*
@@ -320,7 +474,8 @@ absorb_result(RRcluster *rr, rr_node *node, PGresult *res, int64_t now)
 	switch (PQresultStatus(res))
 	{
 		case PGRES_TUPLES_OK:
-			if (parse_health(res, &h, why, sizeof(why)) < 0)
+			if ((node->legacy_probe ? parse_health(res, &h, why, sizeof(why)) :
+				 parse_probe(res, &h, why, sizeof(why))) < 0)
 			{
 				rr_format(node->error, sizeof(node->error),
 						  "unexpected answer from replroute.node_status(): %s "
@@ -349,6 +504,14 @@ absorb_result(RRcluster *rr, rr_node *node, PGresult *res, int64_t now)
 			if (node->answer_failed)
 				return;
 			state = PQresultErrorField(res, PG_DIAG_SQLSTATE);
+			if (!node->legacy_probe && state && strcmp(state, "42883") == 0)
+			{
+				/* an extension at 1.0: ask node_status() at once instead */
+				node->legacy_probe = true;
+				node->ask_again = true;
+				node->answer_failed = true;
+				return;
+			}
 			rr_trim(PQresultErrorField(res, PG_DIAG_MESSAGE_PRIMARY) ?
 					PQresultErrorField(res, PG_DIAG_MESSAGE_PRIMARY) :
 					PQresultErrorMessage(res), msg, sizeof(msg));
@@ -371,7 +534,7 @@ absorb_result(RRcluster *rr, rr_node *node, PGresult *res, int64_t now)
 			{
 				rr_format(node->error, sizeof(node->error),
 						  "health query failed: %s", msg);
-				answer_unusable(node, RR_REASON_DOWN);
+				answer_unusable(node, RR_REASON_HEALTH_QUERY_FAILED);
 			}
 			return;
 
@@ -398,6 +561,9 @@ advance_connecting(RRcluster *rr, rr_node *node)
 		case PGRES_POLLING_OK:
 			node->probe_state = RR_PROBE_IDLE;
 			node->fact->link = RR_LINK_UP;
+			/* a new connection tries probe() first: the server may be at 1.1 now */
+			node->legacy_probe = false;
+			node->ask_again = false;
 			if (node->params->host[0] == '\0' && PQhost(node->probe))
 				rr_format(node->shown_host, sizeof(node->shown_host), "%s",
 						  PQhost(node->probe));
@@ -452,6 +618,11 @@ advance_querying(RRcluster *rr, rr_node *node)
 		if (res == NULL)
 		{
 			node->probe_state = RR_PROBE_IDLE;
+			if (node->ask_again)
+			{
+				node->ask_again = false;
+				send_query(rr, node, now);
+			}
 			break;
 		}
 		absorb_result(rr, node, res, now);
@@ -464,6 +635,30 @@ advance_querying(RRcluster *rr, rr_node *node)
 				PQerrorMessage(node->probe), why, sizeof(why));
 		connection_broke(rr, node, why);
 	}
+}
+
+/*
+ * rr_probe_take
+ *		Hand node's idle health connection over as its statement connection
+ *		(which saves a connection setup, for the first statement on a node
+ *		above all), and start a new health connection at once; the node
+ *		keeps its facts meanwhile, as after a broken health connection.
+ *		Returns the connection, in blocking mode with libpq's own notice
+ *		processor, or NULL if the health connection is not idle.
+ */
+PGconn *
+rr_probe_take(RRcluster *rr, rr_node *node)
+{
+	PGconn	   *conn = node->probe;
+
+	if (node->probe_state != RR_PROBE_IDLE || conn == NULL)
+		return NULL;
+	PQsetNoticeProcessor(conn, node->default_notices, NULL);
+	PQsetnonblocking(conn, 0);
+	node->probe = NULL;
+	node->fact->link = RR_LINK_CONNECTING;
+	start_connect(rr, node, rr_now_us());
+	return conn;
 }
 
 /*
@@ -481,6 +676,14 @@ rr_health_pollfds(RRcluster *rr, struct pollfd *fds, int *which)
 	{
 		rr_node    *node = &rr->nodes[i];
 
+		if (node->probe_state == RR_PROBE_RESOLVING)
+		{
+			fds[n].fd = rr_lookup_fd(node->lookup);
+			fds[n].events = POLLIN;
+			fds[n].revents = 0;
+			which[n++] = i;
+			continue;
+		}
 		if (node->probe_state != RR_PROBE_CONNECTING &&
 			node->probe_state != RR_PROBE_QUERYING)
 			continue;
@@ -510,7 +713,9 @@ rr_health_after_poll(RRcluster *rr, const struct pollfd *fds, const int *which,
 
 		if (fds[i].revents == 0)
 			continue;
-		if (node->probe_state == RR_PROBE_CONNECTING)
+		if (node->probe_state == RR_PROBE_RESOLVING)
+			advance_resolving(rr, node);
+		else if (node->probe_state == RR_PROBE_CONNECTING)
 			advance_connecting(rr, node);
 		else if (node->probe_state == RR_PROBE_QUERYING)
 			advance_querying(rr, node);
@@ -537,6 +742,15 @@ rr_health_timers(RRcluster *rr, int64_t now)
 			case RR_PROBE_DOWN:
 				if (now >= node->retry_at_us)
 					start_connect(rr, node, now);
+				break;
+			case RR_PROBE_RESOLVING:
+				if (now >= node->probe_deadline_us)
+				{
+					rr_format(why, sizeof(why),
+							  "could not resolve \"%.80s\" within connect_timeout (%d ms)",
+							  node->params->lookup_host, node->connect_timeout_ms);
+					rr_node_down(rr, node, why);
+				}
 				break;
 			case RR_PROBE_CONNECTING:
 				if (now >= node->probe_deadline_us)
@@ -584,6 +798,7 @@ rr_health_next_wake(const RRcluster *rr, int64_t now)
 			case RR_PROBE_DOWN:
 				t = node->retry_at_us;
 				break;
+			case RR_PROBE_RESOLVING:
 			case RR_PROBE_CONNECTING:
 			case RR_PROBE_QUERYING:
 				t = node->probe_deadline_us;

@@ -7,6 +7,7 @@
  *	rr_options.c	the options string
  *	rr_conninfo.c	conninfo to one parameter set per node
  *	rr_health.c		the health probes: connections, queries, answers, timers
+ *	rr_resolve.c	host name lookups off the caller's path
  *	rr_wait.c		waiting on one socket while the probes go on
  *	rr_lag.c		the primary's WAL positions over time, and every lag figure
  *	rr_decide.c		the routing decision: a pure function of facts, now, options
@@ -89,7 +90,12 @@ extern int	rr_options_parse(rr_options *opts, const char *str,
 
 /* ---- conninfo (rr_conninfo.c) ---- */
 
-/* One node's connection parameters, ready for PQconnectStartParams. */
+/*
+ * One node's connection parameters, ready for PQconnectStartParams.  A node
+ * given by name has lookup_host set: keywords[addr_slot] is then NULL (the
+ * end) except while a connection is being started with a resolved address
+ * (rr_resolve.c), when it is "hostaddr"; the slot after it is always NULL.
+ */
 typedef struct rr_node_params
 {
 	char	   *host;			/* as given (name, address or socket dir) */
@@ -97,6 +103,8 @@ typedef struct rr_node_params
 	const char **keywords;		/* NULL-terminated */
 	const char **values;
 	int			connect_timeout_ms; /* -1: not given (node_timeout applies) */
+	const char *lookup_host;	/* the name to resolve, or NULL */
+	int			addr_slot;
 } rr_node_params;
 
 typedef struct rr_conninfo
@@ -107,9 +115,28 @@ typedef struct rr_conninfo
 	int			nstrings;
 } rr_conninfo;
 
+/* keepalives and tcp_user_timeout every node gets unless the conninfo sets them */
+#define RR_N_KEEPALIVE_DEFAULTS	5
+extern const char *const rr_keepalive_defaults[RR_N_KEEPALIVE_DEFAULTS][2];
+
 extern rr_conninfo *rr_conninfo_parse(const char *conninfo,
 									  char *errbuf, size_t errlen);
 extern void rr_conninfo_free(rr_conninfo *ci);
+
+/* ---- host name lookups off the caller's path (rr_resolve.c) ---- */
+
+#define RR_MAX_ADDRS		8
+#define RR_ADDR_LEN			64
+
+typedef struct rr_lookup rr_lookup;
+
+extern rr_lookup *rr_lookup_start(const char *host, const char *port,
+								  char *errbuf, size_t errlen);
+extern int	rr_lookup_fd(const rr_lookup *lk);
+extern bool rr_lookup_result(rr_lookup *lk, char addrs[][RR_ADDR_LEN], int *naddrs,
+							 char *errbuf, size_t errlen);
+extern void rr_lookup_release(rr_lookup *lk);
+extern bool rr_host_needs_lookup(const char *host);
 
 /* ---- utilities (rr_util.c) ---- */
 
@@ -241,6 +268,7 @@ extern void rr_decide(int nnodes, const rr_fact *facts, const rr_memory *mem,
 typedef enum
 {
 	RR_PROBE_DOWN,				/* no health connection; retry at retry_at */
+	RR_PROBE_RESOLVING,			/* its host name is being looked up */
 	RR_PROBE_CONNECTING,		/* PQconnectPoll in progress */
 	RR_PROBE_IDLE,				/* connected, no query in flight */
 	RR_PROBE_QUERYING			/* health query sent, answer awaited */
@@ -264,7 +292,14 @@ typedef struct rr_node
 	bool		refused;		/* the last connect was refused (cheap to retry) */
 	bool		ever_answered;
 	bool		answer_failed;	/* the answer in flight already gave an error */
+	bool		legacy_probe;	/* this connection asks node_status() (extension 1.0) */
+	PQnoticeProcessor default_notices;	/* libpq's, for a probe handed over */
+	bool		ask_again;		/* send the health query again once this answer ends */
 	char		error[RR_ERRBUF_SIZE];	/* why down or unusable */
+	rr_lookup  *lookup;			/* the host name lookup in progress */
+	char		addrs[RR_MAX_ADDRS][RR_ADDR_LEN];	/* from the latest lookup */
+	int			naddrs;
+	unsigned	addr_turn;		/* which of them the next connection uses */
 	rr_fact    *fact;			/* &rr->facts[index] */
 
 	/* the decision (rr_decide.c), as of the handle's last look */
@@ -337,7 +372,9 @@ extern void rr_health_ask_all(RRcluster *rr);
 extern void rr_health_expedite(RRcluster *rr, rr_node *node);
 extern void rr_node_down(RRcluster *rr, rr_node *node, const char *why);
 extern void rr_probe_close(rr_node *node);
+extern PGconn *rr_probe_take(RRcluster *rr, rr_node *node);
 extern const char *rr_node_host(const RRcluster *rr, const rr_node *node);
+extern PGconn *rr_node_connect_start(rr_node *node);
 
 /* rr_wait.c */
 typedef enum

@@ -233,6 +233,7 @@ rr_describe_nodes(RRcluster *rr)
 			case RR_REASON_DOWN:
 			case RR_REASON_EXTENSION_MISSING:
 			case RR_REASON_EXTENSION_VERSION:
+			case RR_REASON_HEALTH_QUERY_FAILED:
 				why = node->error[0] ? node->error : "down";
 				break;
 			case RR_REASON_CONNECTING:

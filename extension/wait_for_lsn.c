@@ -12,8 +12,10 @@
  * ends its transaction before waiting (SPI_commit(), as a procedure's
  * COMMIT does): the wait runs with no snapshot, no xmin and no locks.
  *
+ * A target already replayed answers at once, without ending anything.
  * Before PostgreSQL 19 there is no replay wake-up an extension could hook,
- * so we poll with a latch wait, starting at 1 ms and backing off to 5 ms.
+ * so we poll: every 100 us for the first 10 ms (replay usually catches up
+ * in well under that), then backing off to 5 ms latch waits.
  * On 19 the wait is core's own (WaitForLSN(), what WAIT FOR LSN runs),
  * woken by replay itself; its results map one to one onto ours.
  *
@@ -54,8 +56,14 @@
 
 PG_FUNCTION_INFO_V1(replroute_wait_for_lsn);
 
-#define WAIT_FIRST_SLEEP_MS		1
-#define WAIT_MAX_SLEEP_MS		5
+/*
+ * Poll every 100 us for the first 10 ms (replay usually catches up in well
+ * under that, and a doubling sleep would overshoot by as much as it waited
+ * so far), then back off to 5 ms.
+ */
+#define WAIT_FIRST_SLEEP_US		100
+#define WAIT_FAST_FOR_US		10000
+#define WAIT_MAX_SLEEP_US		5000
 
 /*
  * rr_holds_snapshot
@@ -107,7 +115,8 @@ static const char *
 rr_wait_for_replay(XLogRecPtr target, int32 timeout_ms)
 {
 	TimestampTz deadline;
-	long		sleep_ms = WAIT_FIRST_SLEEP_MS;
+	TimestampTz fast_until;
+	long		sleep_us = WAIT_FIRST_SLEEP_US;
 
 #if PG_VERSION_NUM >= 190000
 	/* core's wait; 0 means "forever" there and "look once" here */
@@ -126,6 +135,7 @@ rr_wait_for_replay(XLogRecPtr target, int32 timeout_ms)
 #endif
 
 	deadline = TimestampTzPlusMilliseconds(GetCurrentTimestamp(), timeout_ms);
+	fast_until = GetCurrentTimestamp() + WAIT_FAST_FOR_US;
 
 	for (;;)
 	{
@@ -146,14 +156,23 @@ rr_wait_for_replay(XLogRecPtr target, int32 timeout_ms)
 			return "timeout";
 		remaining_ms = (long) ((deadline - now + 999) / 1000);
 
-		(void) WaitLatch(MyLatch,
-						 WL_LATCH_SET | WL_TIMEOUT | WL_EXIT_ON_PM_DEATH,
-						 Min(sleep_ms, remaining_ms),
-						 PG_WAIT_EXTENSION);
-		ResetLatch(MyLatch);
+		if (sleep_us < 1000)
+		{
+			/* a signal (cancel, termination) ends the sleep early */
+			pg_usleep(Min(sleep_us, (long) (deadline - now)));
+		}
+		else
+		{
+			(void) WaitLatch(MyLatch,
+							 WL_LATCH_SET | WL_TIMEOUT | WL_EXIT_ON_PM_DEATH,
+							 Min(sleep_us / 1000, remaining_ms),
+							 PG_WAIT_EXTENSION);
+			ResetLatch(MyLatch);
+		}
 		CHECK_FOR_INTERRUPTS();
 
-		sleep_ms = Min(sleep_ms * 2, WAIT_MAX_SLEEP_MS);
+		if (now >= fast_until)
+			sleep_us = Min(Max(sleep_us * 2, 1000), WAIT_MAX_SLEEP_US);
 	}
 }
 
@@ -201,6 +220,11 @@ replroute_wait_for_lsn(PG_FUNCTION_ARGS)
 		 */
 		status = (PromoteIsTriggered() && GetXLogReplayRecPtr(NULL) >= target) ?
 			"success" : "not in recovery";
+	}
+	else if (GetXLogReplayRecPtr(NULL) >= target)
+	{
+		/* already there: nothing to wait for, so no transaction to end */
+		status = "success";
 	}
 	else
 	{

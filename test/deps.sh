@@ -8,10 +8,14 @@ PG_MAJOR=${PG_MAJOR:-15}
 
 # build tools, the PostgreSQL server and its headers, libpq, the TAP
 # framework's IPC::Run, clang and its runtime for libFuzzer and sanitizers,
-# Python with Django and psycopg2 for the Django example's test.
+# Python with Django and psycopg2 for the Python package's tests, and venv,
+# pip, setuptools and wheel to install it into a venv offline
+# (pip install --no-build-isolation ./python); pgbouncer for the probe's
+# test behind a pooler; locales for a comma-decimal locale in the unit tests.
 RR_PACKAGES="make gcc clang libclang-rt-14-dev pkg-config libpq-dev
 postgresql-$PG_MAJOR postgresql-server-dev-$PG_MAJOR postgresql-common
-libipc-run-perl python3 python3-django python3-psycopg2"
+libipc-run-perl python3 python3-django python3-psycopg2
+python3-venv python3-pip python3-setuptools python3-wheel pgbouncer locales"
 
 # "make test-versions" besides (test/versions/): building PostgreSQL from
 # its release tarball needs bison, flex and Perl (17 and later ship no
@@ -38,8 +42,19 @@ rr_install_packages()
 	[ $# -gt 0 ] || return 0
 	DEBIAN_FRONTEND=noninteractive
 	export DEBIAN_FRONTEND
-	apt-get update -q
-	apt-get install -y -q --no-install-recommends "$@"
+	# no package starts a system service here (pgbouncer would): the tests
+	# start their own servers
+	_policy=""
+	if [ ! -e /usr/sbin/policy-rc.d ]; then
+		_policy=/usr/sbin/policy-rc.d
+		printf '#!/bin/sh\nexit 101\n' > "$_policy"
+		chmod 755 "$_policy"
+	fi
+	_rc=0
+	apt-get update -q || _rc=$?
+	[ $_rc -ne 0 ] || apt-get install -y -q --no-install-recommends "$@" || _rc=$?
+	[ -z "$_policy" ] || rm -f "$_policy"
+	return $_rc
 }
 
 # rr_copy_tree SRC DST: copy the source tree (tracked and untracked files,

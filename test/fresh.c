@@ -18,6 +18,10 @@
  *		(NULL as "-"; NAIVE is now() - pg_last_xact_replay_timestamp(),
  *		PGDOG is 0 when the received and replayed positions are equal, else
  *		NAIVE, as PgDog documents its check)
+ *	fresh plainwrite OUT DELAY_US SECS TABLE CONNINFO
+ *		plain libpq, as an application without replroute writes: an INSERT
+ *		of the next id every DELAY_US, reconnecting (once per attempt) after
+ *		a failure:  "T ok|fail ID"  (T: this machine's wall clock)
  *	fresh haproxy OUT CHECK_US READ_US SECS STANDBY PRIMARY
  *		a router that asks is_routable() on the standby every CHECK_US and
  *		reads every READ_US from the standby while the last answer was true,
@@ -194,6 +198,49 @@ cmd_ext(char **argv)
 	return 0;
 }
 
+static int64_t
+wall_us(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	return (int64_t) ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
+}
+
+static int
+cmd_plainwrite(char **argv)
+{
+	FILE	   *out = open_out(argv[0]);
+	int64_t		delay = atoll(argv[1]);
+	int64_t		end = mono_us() + (int64_t) (atof(argv[2]) * 1e6);
+	const char *table = argv[3];
+	PGconn	   *conn = NULL;
+	long		id = 0;
+	char		sql[256];
+
+	while (mono_us() < end)
+	{
+		PGresult   *res;
+		bool		ok;
+
+		if (conn == NULL || PQstatus(conn) != CONNECTION_OK)
+		{
+			PQfinish(conn);
+			conn = PQconnectdb(argv[4]);
+		}
+		snprintf(sql, sizeof(sql), "INSERT INTO %s VALUES (%ld)", table, ++id);
+		res = PQexec(conn, sql);
+		ok = PQresultStatus(res) == PGRES_COMMAND_OK;
+		PQclear(res);
+		fprintf(out, "%lld %s %ld\n", (long long) wall_us(), ok ? "ok" : "fail", id);
+		fflush(out);
+		sleep_until(mono_us() + delay);
+	}
+	PQfinish(conn);
+	fclose(out);
+	return 0;
+}
+
 static int
 cmd_haproxy(char **argv)
 {
@@ -244,8 +291,10 @@ main(int argc, char **argv)
 		return cmd_sample(argc - 2, argv + 2);
 	if (argc == 6 && strcmp(argv[1], "ext") == 0)
 		return cmd_ext(argv + 2);
+	if (argc == 7 && strcmp(argv[1], "plainwrite") == 0)
+		return cmd_plainwrite(argv + 2);
 	if (argc == 8 && strcmp(argv[1], "haproxy") == 0)
 		return cmd_haproxy(argv + 2);
-	fprintf(stderr, "usage: fresh sample|ext|haproxy ... (see fresh.c)\n");
+	fprintf(stderr, "usage: fresh sample|ext|plainwrite|haproxy ... (see fresh.c)\n");
 	return 2;
 }

@@ -20,7 +20,8 @@
  *	mixloop SECS DELAY_US WRITE_EVERY TABLE FILE
  *							  -> mix writes_ok=.. writes_fail=.. reads ok=.. fail=..
  *								 maxus=.. ports=.. err=..; every write's outcome
- *								 ("ok ID" / "fail ID MSG") goes to FILE; a line
+ *								 ("ok ID T_US" / "fail ID T_US MSG", T_US the
+ *								 wall clock when it ended) goes to FILE; a line
  *								 "stop" on stdin ends the loop before SECS
  *	freshloop SECS DELAY_US FILE
  *							  -> fresh reads=.. fail=.. maxus=..; for SECS, a read
@@ -77,6 +78,15 @@ sleep_us(long us)
 	ts.tv_sec = us / 1000000;
 	ts.tv_nsec = (us % 1000000) * 1000;
 	nanosleep(&ts, NULL);
+}
+
+static int64_t
+wall_us(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	return (int64_t) ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
 }
 
 /* Print s on one line: newlines and tabs become spaces. */
@@ -358,7 +368,7 @@ mixloop(RRcluster *rr, long secs, long delay_us, long write_every,
 			if (is_write)
 			{
 				wok++;
-				fprintf(log, "ok %ld\n", id);
+				fprintf(log, "ok %ld %lld\n", id, (long long) wall_us());
 			}
 			else
 			{
@@ -373,7 +383,7 @@ mixloop(RRcluster *rr, long secs, long delay_us, long write_every,
 			if (is_write)
 			{
 				wfail++;
-				fprintf(log, "fail %ld ", id);
+				fprintf(log, "fail %ld %lld ", id, (long long) wall_us());
 				for (; *msg; msg++)
 					fputc(*msg == '\n' ? ' ' : *msg, log);
 				fputc('\n', log);
@@ -391,15 +401,6 @@ mixloop(RRcluster *rr, long secs, long delay_us, long write_every,
 	fclose(log);
 	printf("mix writes_ok=%ld writes_fail=%ld ", wok, wfail);
 	print_counts("reads", &rd);
-}
-
-static int64_t
-wall_us(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_REALTIME, &ts);
-	return (int64_t) ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
 }
 
 /* Reads that say when and how fresh they were; see the header. */

@@ -737,6 +737,14 @@ test_decide(void)
 	sc.opts.fallback = RR_FALLBACK_ERROR;
 	decide(&sc, 10.001, RR_INVALID_LSN);
 	ok(!sc.v[0].routable && sc.d.primary == 0, "fallback=error: the primary is not routable");
+
+	/* every reason has a stable name */
+	ok(strcmp(RRreasonName(RR_REASON_OK), "ok") == 0 &&
+	   strcmp(RRreasonName(RR_REASON_PRIMARY_LOST), "primary_lost") == 0 &&
+	   strcmp(RRreasonName(RR_REASON_HEALTH_QUERY_FAILED), "health_query_failed") == 0 &&
+	   strcmp(RRreasonName((RRreason) 99), "unknown") == 0, "reason names");
+	ok(strcmp(RReventName(RR_EVENT_NODE_EXCLUDED), "node_excluded") == 0 &&
+	   strcmp(RReventName((RReventType) 99), "unknown") == 0, "event names");
 }
 
 /* ---- the public API without a server ---- */

@@ -42,10 +42,8 @@
 
 #include "replroute.h"
 
-/* the columns libreplroute's health probe asks for (client/rr_health.c) */
-#define HEALTH_QUERY \
-	"SELECT role, system_identifier, timeline, wal_lsn, lag_bytes, " \
-	"lag_seconds, streaming, replay_paused FROM replroute.node_status()"
+/* libreplroute's health probe (client/rr_health.c, extension 1.1) */
+#define HEALTH_QUERY "SELECT replroute.probe()"
 
 /* ---- small helpers ---- */
 

@@ -133,6 +133,8 @@ trap cleanup EXIT
 trap 'exit 130' INT TERM
 
 as_user make -C "$bench" -s >&2
+# the freshness and liveness figures use the test suite's tools and driver
+as_user make -C "$work/test" -s rr_test fresh >&2
 rm -rf "$bench/tmp_check"
 say "running the benchmarks (a few minutes)"
 cd "$bench"
@@ -140,6 +142,9 @@ as_user env TESTDIR="$bench" \
 	PG_REGRESS="/usr/lib/postgresql/$PG_MAJOR/lib/pgxs/src/test/regress/pg_regress" \
 	PATH="$PGBIN:/usr/sbin:$PATH" \
 	RR_BENCH="$bench/rr_bench" \
+	RR_TEST_DRIVER="$work/test/rr_test" \
+	RR_FRESH_TOOL="$work/test/fresh" \
+	RR_CLI="$work/client/replroute" \
 	BENCH_SCALE="${BENCH_SCALE:-1}" \
 	BENCH_LAG_BYTES="${BENCH_LAG_BYTES:-131072}" \
 	PGPOOL="${PGPOOL:-}" \

@@ -178,8 +178,9 @@ check_list_value(const rr_node_params *np, int i, const char *keyword,
 
 /*
  * expected_timeout_ms
- *		The deadline a plain connect_timeout gives, or -1 when the value is
- *		not a plain number of seconds (then only "> 0" is checked).
+ *		The deadline a plain connect_timeout gives (-1: unset or 0, so that
+ *		node_timeout applies), or -2 when the value is not a plain number of
+ *		seconds (then only its shape is checked).
  */
 static int
 expected_timeout_ms(const char *val)
@@ -187,12 +188,12 @@ expected_timeout_ms(const char *val)
 	long		secs;
 
 	if (val == NULL || *val == '\0')
-		return RR_DEFAULT_CONNECT_TIMEOUT_MS;
-	if (strspn(val, "0123456789") != strlen(val) || strlen(val) > 7)
 		return -1;
+	if (strspn(val, "0123456789") != strlen(val) || strlen(val) > 7)
+		return -2;
 	secs = strtol(val, NULL, 10);
 	if (secs == 0)
-		return RR_DEFAULT_CONNECT_TIMEOUT_MS;
+		return -1;
 	return secs > INT_MAX / 1000 ? INT_MAX : (int) secs * 1000;
 }
 
@@ -245,12 +246,13 @@ check_nodes(const rr_conninfo *ci, const PQconninfoOption *opts)
 		long		portnum;
 		int			nkw;
 		int			want_kw = 0;
+		int			k;
 
 		nkw = check_arrays(np);
 		FUZZ_CHECK(np->host != NULL && np->port != NULL);
-		FUZZ_CHECK(np->connect_timeout_ms > 0);
+		FUZZ_CHECK(np->connect_timeout_ms > 0 || np->connect_timeout_ms == -1);
 		FUZZ_CHECK(np->connect_timeout_ms == ci->nodes[0].connect_timeout_ms);
-		FUZZ_CHECK(want_ms < 0 || np->connect_timeout_ms == want_ms);
+		FUZZ_CHECK(want_ms == -2 || np->connect_timeout_ms == want_ms);
 
 		/* every other keyword the string set, unchanged */
 		for (o = opts; o->keyword != NULL; o++)
@@ -285,6 +287,16 @@ check_nodes(const rr_conninfo *ci, const PQconninfoOption *opts)
 			const char *fb = node_value(np, "fallback_application_name");
 
 			FUZZ_CHECK(fb != NULL && fuzz_streq(fb, "replroute"));
+			want_kw++;
+		}
+		/* the keepalive defaults, where the string sets none of its own */
+		for (k = 0; k < RR_N_KEEPALIVE_DEFAULTS; k++)
+		{
+			const char *v = node_value(np, rr_keepalive_defaults[k][0]);
+
+			if (option_value(opts, rr_keepalive_defaults[k][0]) != NULL)
+				continue;
+			FUZZ_CHECK(v != NULL && fuzz_streq(v, rr_keepalive_defaults[k][1]));
 			want_kw++;
 		}
 		FUZZ_CHECK(nkw == want_kw);

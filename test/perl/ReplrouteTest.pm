@@ -202,9 +202,10 @@ sub conninfo
 
 =pod
 
-=item driver($conninfo, $options)
+=item driver($conninfo, $options, %env)
 
-Starts test/rr_test (the C driver, built with ASan/UBSan) with one
+Starts test/rr_test (the C driver, built with ASan/UBSan; RR_TEST_DRIVER
+names another build) with one
 RRcluster handle.  Returns a ReplrouteTest::Driver: ->cmd($line) sends a
 command and returns its one-line answer; ->send($line) and ->line() split
 that in two (to act on the cluster while a loop runs); ->lines() reads up to
@@ -217,14 +218,15 @@ my @all_drivers;
 
 sub driver
 {
-	my ($conninfo, $options) = @_;
+	my ($conninfo, $options, %env) = @_;
 	my $self = bless { in => '', out => '', err => '' }, 'ReplrouteTest::Driver';
 	push @all_drivers, $self;
-	my $bin = ($ENV{TESTDIR} // '.') . '/test/rr_test';
+	my $bin = $ENV{RR_TEST_DRIVER} // (($ENV{TESTDIR} // '.') . '/test/rr_test');
 	# the framework names every connection after the test (PGAPPNAME); the
 	# driver's should carry the library's own name, as an application's do
 	local $ENV{PGAPPNAME};
 	delete $ENV{PGAPPNAME};
+	local @ENV{ keys %env } = values %env;
 	$self->{timer} = IPC::Run::timeout($PostgreSQL::Test::Utils::timeout_default);
 	$self->{h} = IPC::Run::start([ $bin, $conninfo, $options // '' ],
 		'<', \$self->{in}, '>', \$self->{out}, '2>', \$self->{err},

@@ -64,7 +64,12 @@ sub thaw { kill 'CONT', reverse node_pids($_[0]); return; }
 sub backends
 {
 	my ($node, $kind) = @_;
-	my $cond = $kind eq 'probe' ? "query LIKE '%node_status%'" : "query NOT LIKE '%node_status%'";
+	# the health query: replroute.probe(), or node_status() on an extension at
+	# 1.0; a connection that ran nothing yet is a new health connection (a
+	# statement connection runs its statement at once, or was a health
+	# connection before it was handed over)
+	my $health = "(query LIKE '%replroute.probe()%' OR query LIKE '%node_status()%' OR query = '')";
+	my $cond = $kind eq 'probe' ? $health : "NOT $health";
 	return split /\n/, $node->safe_psql('postgres',
 		"SELECT pid FROM pg_stat_activity WHERE application_name = 'replroute' AND $cond "
 		  . 'AND pid <> pg_backend_pid()');

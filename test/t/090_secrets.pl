@@ -120,6 +120,10 @@ for my $n (@nodes)
 	is($out, $is_primary ? 'primary' : 'standby', "$name: node_status() as $plain");
 	($rc, $out, $err) = psql_as($n, $plain, 'SELECT replroute.is_routable(NULL, 1e9)');
 	like($out, qr/^[tf]$/, "$name: is_routable() as $plain");
+	($rc, $out, $err) = psql_as($n, $plain, 'SELECT replroute.probe()');
+	like($out, qr/^1 \Q@{[ $is_primary ? 'primary' : 'standby' ]}\E /,
+		"$name: probe() as $plain");
+	push @all_output, $out, $err;
 	($rc, $out, $err) = psql_as($n, $plain, "CALL replroute.wait_for_lsn('0/0', 0)");
 	is($out, $is_primary ? 'not in recovery' : 'success',
 		"$name: CALL wait_for_lsn as $plain");
@@ -147,9 +151,10 @@ for my $n (@nodes)
 		[
 			'replroute.is_routable(bigint,double precision)',
 			'replroute.node_status()',
+			'replroute.probe()',
 			'replroute.wait_for_lsn(pg_lsn,integer,text)'
 		],
-		"$name: $plain may execute exactly node_status, is_routable, wait_for_lsn");
+		"$name: $plain may execute exactly node_status, probe, is_routable, wait_for_lsn");
 	is( $n->safe_psql('postgres',
 			"SELECT has_schema_privilege('$plain', 'replroute', 'USAGE'), "
 			  . "has_schema_privilege('$plain', 'replroute', 'CREATE')"),

@@ -5,6 +5,7 @@
 #   make uninstall           removes all of that again
 #   make installcheck        pg_regress (sql/, expected/) and TAP (test/t/)
 #   make test                everything, from a fresh Debian machine (see README)
+#   make test-versions       server-side suites on PostgreSQL 17, 18, 19
 #   make deb                 Debian packages, in build/deb (doc/packaging.md)
 #   make demo, make bench    see README
 #
@@ -24,6 +25,10 @@ PGFILEDESC = "replroute - replica health and lag for read routing"
 EXTENSION = replroute
 DATA = replroute--1.0.sql replroute--1.0--1.1.sql
 
+# expected/*_1.out: the same output as PostgreSQL 18 words it (its
+# out-of-range messages for settings name the unit on both bounds);
+# expected/*_2.out: as PostgreSQL 19 words it besides (a function or
+# procedure not found gets a DETAIL saying why no candidate matched)
 REGRESS = node_status bad_input privileges slots hostile upgrade
 
 # TAP tests live in test/t (the project's fixed layout), not t/.
@@ -92,11 +97,16 @@ client-clean:
 # ---------------------------------------------------------------------------
 # Test entry points (see test/make_test.sh for "make test")
 
-.PHONY: test installcheck-regress installcheck-tap check-client check-fuzz \
-	fuzz demo bench
+.PHONY: test test-versions installcheck-regress installcheck-tap check-client \
+	check-fuzz fuzz demo bench
 
 test:
 	@$(srcdir)/test/make_test.sh
+
+# PostgreSQL 17, 18 and 19 from Debian's source packages, cached between
+# runs, and the server-side suites on each (test/versions/test_versions.sh)
+test-versions:
+	@$(srcdir)/test/versions/test_versions.sh
 
 demo:
 	@$(srcdir)/examples/demo/make_demo.sh

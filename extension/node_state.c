@@ -259,8 +259,10 @@ rr_read_node_state(RRNodeState *st)
 
 	/*
 	 * The receiver sets ready_to_display once its connection is established
-	 * and clears it when it exits; its state stays STREAMING while it is
-	 * still trying to connect, so both are needed.
+	 * and clears it when it exits; before PostgreSQL 19 its state stays
+	 * STREAMING while it is still trying to connect, so both are needed.
+	 * 19 reports that phase as WALRCV_CONNECTING, which this test already
+	 * counts as not streaming: no version guard is needed.
 	 */
 	st->streaming = (rcv_state == WALRCV_STREAMING && rcv_connected);
 

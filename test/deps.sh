@@ -24,6 +24,15 @@ python3-venv python3-pip python3-setuptools python3-wheel pgbouncer locales"
 # on free loopback ports; the packages' own services are not used).
 RR_TEST_PACKAGES="prometheus prometheus-node-exporter prometheus-postgres-exporter"
 
+# "make test-versions" besides (test/versions/): building PostgreSQL from
+# its release tarball needs bison, flex and Perl (17 and later ship no
+# generated parsers), zlib's headers (configure's default), and bzip2 for
+# the tarball; the TAP framework needs IPC::Run (above) and Perl's core
+# Test::More and Time::HiRes.  Where the archive serves no source files,
+# Debian's binary packages are used instead, relocated with patchelf.
+RR_VERSION_PACKAGES="make gcc bison flex perl zlib1g-dev bzip2 xz-utils
+debian-archive-keyring patchelf"
+
 # rr_missing_packages [test]: with "test", the test-only packages too
 rr_missing_packages()
 {

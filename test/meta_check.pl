@@ -179,7 +179,22 @@ my ($ctl_version) = slurp('replroute.control') =~ /^default_version\s*=\s*'([^']
 my $ext = is_object($p) && is_object($p->{replroute}) ? $p->{replroute} : {};
 like($ext->{version} // '', qr/^\Q$ctl_version\E(\.0)*$/,
 	"provides.replroute.version is replroute.control's default_version ($ctl_version)");
-is($ext->{file}, "replroute--$ctl_version.sql", 'and its file is that version\'s install script');
+# its file: the install script that CREATE EXTENSION starts from, that
+# version's own, or an older one with update scripts leading to it (as
+# PostgreSQL finds them: replroute--A--B.sql)
+{
+	my ($from) = ($ext->{file} // '') =~ /^replroute--([^-]+)\.sql$/;
+	my @chain = defined $from ? ($from) : ();
+	while (@chain && $chain[-1] ne $ctl_version && @chain < 20)
+	{
+		my ($next) = map { /^replroute--\Q$chain[-1]\E--([^-]+)\.sql$/ ? $1 : () } glob('replroute--*--*.sql');
+		last unless defined $next;
+		push @chain, $next;
+	}
+	ok(@chain && $chain[-1] eq $ctl_version && -e $ext->{file},
+		"and its file is an install script leading to $ctl_version ("
+		  . join(' -> ', @chain) . ')');
+}
 like(slurp('LICENSE'), qr/^PostgreSQL Licen[cs]e/, 'LICENSE is the PostgreSQL Licence, as license says')
   if ($meta->{license} // '') eq 'postgresql';
 my ($min_pg) = slurp('debian/pgversions') =~ /^(\d+)\+$/m;

@@ -89,9 +89,10 @@ ok($ok, 'it links with the packaged static library too') or diag($err);
 # a primary and a standby with the packaged extension (make_cluster runs
 # CREATE EXTENSION replroute on the primary)
 my ($primary, $standby) = ReplrouteTest::make_cluster(standbys => 1);
+my ($default_version) = slurp_file('replroute.control') =~ /^default_version\s*=\s*'([^']+)'/m;
 is($primary->safe_psql('postgres',
 		"SELECT extversion FROM pg_extension WHERE extname = 'replroute'"),
-	'1.0', 'CREATE EXTENSION replroute worked');
+	$default_version, "CREATE EXTENSION replroute worked (version $default_version)");
 is($standby->safe_psql('postgres', 'SELECT role FROM replroute.node_status()'),
 	'standby', 'and it answers on the standby');
 my $ci = ReplrouteTest::conninfo($primary, $standby);

@@ -402,11 +402,7 @@ main(int argc, char **argv)
 			printf("error unknown command \"%s\"\n", line);
 	}
 	if (rn->n > 0)
-	{
-		atomic_store(&rn->stop, true);
-		for (int i = 0; i < rn->n; i++)
-			pthread_join(rn->tids[i], NULL);
-	}
+		cmd_stop(rn, mon);
 	free(rn);
 	if (!mon_finished)
 		RRmonitorFinish(mon);

@@ -24,7 +24,7 @@
  *	age						 -> age us=.. a0=.. a1=.. ...: RRchooseNode(RR_READ)
  *								on the control handle, its duration, then each
  *								node's RRnodeAnswerAge (seconds)
- *	read SQL				 -> ok PORT VALUE | null MSG (the control handle)
+ *	read SQL / write SQL	 -> ok PORT VALUE | null MSG (the control handle)
  *	connect OPTIONS			 -> ok | bad MSG: RRconnectMonitor with OPTIONS,
  *								finished at once
  *	finishmon				 -> ok: RRmonitorFinish while the control handle
@@ -360,9 +360,10 @@ main(int argc, char **argv)
 				printf(" a%d=%.3f", i, RRnodeAnswerAge(ctl, i));
 			printf("\n");
 		}
-		else if (strncmp(line, "read ", 5) == 0)
+		else if (strncmp(line, "read ", 5) == 0 || strncmp(line, "write ", 6) == 0)
 		{
-			PGresult   *res = RRexec(ctl, RR_READ, line + 5);
+			bool		write = line[0] == 'w';
+			PGresult   *res = RRexec(ctl, write ? RR_WRITE : RR_READ, line + (write ? 6 : 5));
 
 			if (res && PQresultStatus(res) == PGRES_TUPLES_OK)
 				printf("ok %s %s\n", RRnodePort(ctl, RRlastNode(ctl)),

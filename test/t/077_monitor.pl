@@ -16,7 +16,8 @@
 #     0.5 s;
 #  3. a standby frozen (SIGSTOP of its postmaster and children) while 8
 #     threads read: no read fails, none takes longer than node_timeout +
-#     check_interval + 1.5 s;
+#     check_interval + 1.5 s; the primary frozen under a write: it fails
+#     within that bound, its outcome unknown, and writes come back after;
 #  4. options that belong to the monitor are refused on a handle; a handle
 #     keeps working after RRmonitorFinish; the end is leak-free.
 # Bounds carry margins for a loaded 2-core machine; the exact figures are
@@ -180,6 +181,21 @@ cmp_ok($fr->{maxus} / 1e6, '<', $bound,
 	sprintf('frozen standby: the slowest read took %.2f s (bound %.1f s)', $fr->{maxus} / 1e6, $bound));
 cmp_ok($fr->{ports}{$p2} // 0, '>', 0, 'frozen standby: reads went to standby2');
 $primary->wait_for_catchup($s1);
+
+# the primary frozen under a write of the control handle
+like($d->cmd('write SELECT 1'), qr/^ok $pp 1$/, 'frozen primary: a first write');
+$d->send('write SELECT pg_sleep(1)');
+usleep(300_000);
+kill 'STOP', node_pids($primary);
+my $tw = time;
+my $wline = $d->line;
+my $wsecs = time - $tw;
+kill 'CONT', reverse node_pids($primary);
+like($wline, qr/^null .*outcome of the write .* is unknown/,
+	'frozen primary: the write in flight fails, its outcome unknown');
+cmp_ok($wsecs, '<', $bound, sprintf('frozen primary: ... after %.2f s (bound %.1f s)', $wsecs, $bound));
+ok(defined ReplrouteTest::poll_until(30, sub { $d->cmd('write SELECT 1') =~ /^ok $pp 1$/ }),
+	'frozen primary: writes come back after the thaw');
 
 #
 # 4. options and lifetimes

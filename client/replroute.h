@@ -10,16 +10,19 @@
  * check_interval, and routes from the newest answers, each aged by the
  * time since it was asked.  Health probing goes on while a call waits for a
  * statement, so no call waits on a node that stopped answering for longer
- * than node_timeout (see RRexec).
+ * than node_timeout (see RRexec).  Threads of one process can share one
+ * health connection and one probe stream per node instead: handles created
+ * from an RRmonitor (see "Sharing health between threads" below).
  *
  * Thread safety: the library has no global mutable state.  Distinct
  * RRcluster handles may be used concurrently from different threads; one
  * handle (and the PGconn objects it returns) must be used by one thread at
- * a time, exactly as libpq requires for a PGconn.  A node given by host
- * name is looked up in a short-lived thread the library starts for each
- * connection attempt (so that a slow resolver never delays a call; the
- * attempt, lookup included, ends at connect_timeout); that thread touches
- * nothing but its own lookup.
+ * a time, exactly as libpq requires for a PGconn.  An RRmonitor may be used
+ * by any number of threads at once (see RRmonitorStart for the exact
+ * rules).  A node given by host name is looked up in a short-lived thread
+ * the library starts for each connection attempt (so that a slow resolver
+ * never delays a call; the attempt, lookup included, ends at
+ * connect_timeout); that thread touches nothing but its own lookup.
  *
  * Memory: every pointer returned by the library belongs to the handle and
  * stays valid until the next call on that handle, unless stated otherwise.
@@ -237,6 +240,7 @@ extern double RRnodeAnswerAge(const RRcluster *rr, int node); /* seconds since i
 extern const char *RRreasonName(RRreason reason);	/* "lag_over_limit"...; "unknown" if out of range */
 extern int64_t RRnodeReads(const RRcluster *rr, int node);	/* reads routed there */
 extern int64_t RRnodeWrites(const RRcluster *rr, int node);	/* writes routed there */
+extern int64_t RRnodeHealthQueries(const RRcluster *rr, int node);	/* see below */
 extern int	RRprimaryNode(const RRcluster *rr);	/* current primary, or -1 */
 
 /*
@@ -258,6 +262,13 @@ extern int64_t RRnodeRetries(const RRcluster *rr, int node);
 extern int64_t RRnodeFallbacks(const RRcluster *rr, int node);
 extern int64_t RRnodeCausalWaits(const RRcluster *rr, int node);
 extern int64_t RRnodeCausalWaitsOk(const RRcluster *rr, int node);
+
+/*
+ * RRnodeHealthQueries: health queries sent to the node since RRconnect by
+ * the probes this handle routes with: its own, or, for a handle of a
+ * monitor, the monitor's (shared by all its handles; as of the handle's
+ * last call).  -1 for no such node.
+ */
 
 /*
  * RRchooseNode
@@ -307,6 +318,136 @@ typedef void (*RReventHandler) (void *arg, const RRevent *event);
 extern RReventHandler RRsetEventHandler(RRcluster *rr, RReventHandler handler,
 										void *arg);
 extern const char *RReventName(RReventType type);	/* "node_up"...; "unknown" */
+
+/*
+ * Sharing health between threads: RRmonitor
+ *
+ * A handle from RRconnect probes every node itself: one health connection
+ * per node and a question every check_interval while the handle is inside
+ * a call, so that N threads with a handle each cost every node N health
+ * backends and N times the questions.  A monitor owns one health connection
+ * per node, the facts it learns and the cluster's memory (its system
+ * identifier, timelines, the primary's WAL history), and a thread of its
+ * own that asks every node every check_interval from RRmonitorStart to its
+ * end, whether or not any thread is inside a call.  Handles created from it
+ * with RRconnectMonitor never probe: each keeps its own statement
+ * connections, options, counters, session token, transaction and event
+ * handler, and routes on a copy of the monitor's facts, taken when it
+ * needs to decide.  One handle per thread, as always.
+ */
+
+/* Opaque shared monitor. */
+typedef struct RRmonitor RRmonitor;
+
+/*
+ * RRmonitorStart
+ *		Parse conninfo and options exactly as RRconnect does, connect to
+ *		every node in parallel and wait as RRconnect does (until both kinds
+ *		of statement can be routed, every node answered or failed, or the
+ *		grace ran out), then start the monitor's thread, which drives the
+ *		health probes from then on: a question every check_interval per
+ *		node, node_timeout, reconnects with back-off (the rules of RRexec
+ *		and RRconnect).
+ *
+ * Options: every RRconnect option.  check_interval and node_timeout (and
+ * conninfo's connect_timeout) govern the monitor's probes, so they belong
+ * to the monitor alone: RRconnectMonitor refuses them.  Every other option
+ * (max_lag_bytes, max_lag_seconds, policy, fallback, consistency,
+ * causal_wait, primary_lost, statement_timeout) is a default for the
+ * monitor's handles, which may override it.
+ *
+ * Returns NULL only when out of memory.  Check RRmonitorStatus(): RR_BAD
+ * means invalid arguments, no node answered within connect_timeout (as
+ * for RRconnect), or no thread could be started; RRmonitorErrorMessage()
+ * says why, and no thread runs.  Status and message never change
+ * afterwards.  The monitor must always be released with RRmonitorFinish().
+ *
+ * Threads: RRconnectMonitor, RRmonitorStatus, RRmonitorErrorMessage,
+ * RRmonitorNodeCount and RRmonitorHealthQueries may be called from any
+ * thread, concurrently with each other and with calls on the monitor's
+ * handles, from the moment RRmonitorStart returns until RRmonitorFinish is
+ * called (hand the pointer to other threads with the usual
+ * synchronization: before pthread_create, under a mutex).  RRmonitorFinish
+ * is called once, by one thread; the monitor must not be used after it.
+ * Each handle of the monitor is used by one thread at a time, as any
+ * handle.  The monitor's thread runs no application code (event handlers
+ * are called inside the handle's own calls, in the caller's thread), takes
+ * no signal (all are blocked in it), and touches only the monitor's health
+ * connections and the state it shares under its mutex.
+ *
+ * Liveness: a statement of a monitor's handle waits on its socket and on a
+ * wake-up the monitor's thread sends the moment it declares a node down
+ * (no health answer for node_timeout), so a statement on a node that
+ * stopped answering is abandoned within node_timeout plus check_interval,
+ * exactly as with RRconnect's handles: a read is retried on another fit
+ * node, a write fails with its outcome unknown.  A handle that cannot open
+ * a statement connection to a node keeps that node out of its own routing
+ * for a back-off (20 ms when refused fast, else 250 ms doubling to 2 s),
+ * without changing the monitor's or the other handles' view.  Handles of a
+ * monitor never take over a health connection for their first statement.
+ *
+ * fork(): a child process inherits no thread.  In the child neither the
+ * monitor nor its handles may be used or finished (not even RRfinish or
+ * RRmonitorFinish: they would wait for a thread that does not exist there
+ * and write to connections the parent still uses); RRcancel remains
+ * usable, as a child that cancels for its parent does.  A child that needs
+ * replroute starts its own monitor; the parent is unaffected.
+ */
+extern RRmonitor *RRmonitorStart(const char *conninfo, const char *options);
+
+/* RR_OK or RR_BAD (also for NULL); fixed once RRmonitorStart returns. */
+extern RRstatusType RRmonitorStatus(const RRmonitor *mon);
+
+/*
+ * Why RRmonitorStart gave RR_BAD, "" if it did not.  Valid until
+ * RRmonitorFinish.
+ */
+extern const char *RRmonitorErrorMessage(const RRmonitor *mon);
+
+/* Number of nodes (numbered as in every handle of it); 0 if RR_BAD or NULL. */
+extern int	RRmonitorNodeCount(const RRmonitor *mon);
+
+/*
+ * Health queries the monitor has sent to the node since RRmonitorStart
+ * (its first connection's included): the health cost the whole process
+ * puts on that node.  -1 for no such node, or a monitor in RR_BAD state.
+ */
+extern int64_t RRmonitorHealthQueries(const RRmonitor *mon, int node);
+
+/*
+ * RRconnectMonitor
+ *		A handle that routes on mon's facts: it opens no health connection
+ *		and sends no health query; its statement connections, counters,
+ *		session token, transaction and event handler are its own, and so
+ *		are its options (mon's, overridden by options, which may not set
+ *		check_interval or node_timeout).  Returns at once: the monitor's
+ *		facts are current.
+ *
+ * Returns NULL only when out of memory.  RR_BAD (see RRerrorMessage) for a
+ * NULL monitor or one in RR_BAD state, invalid options, or no file
+ * descriptor for the handle's wake-up pipe; an RR_OK handle stays RR_OK
+ * even when every node is down for a while (its calls fail, as an
+ * RRconnect handle's do, until nodes answer the monitor again).  Every
+ * function of this header works on it as on an RRconnect handle; its
+ * inspection figures are its view as of its last call.  RRrefresh makes
+ * the monitor ask every node now (handles asking at once share the
+ * question) and waits as described there.  Release it with RRfinish().
+ *
+ * Lifetime: the handle keeps its monitor alive.  After RRmonitorFinish the
+ * handles already created keep working; the monitor's thread and health
+ * connections end with the last of RRmonitorFinish and the RRfinish of
+ * its handles, in whatever order and thread they come (that call stops and
+ * joins the thread: promptly, since the thread never blocks but in
+ * poll()).
+ */
+extern RRcluster *RRconnectMonitor(RRmonitor *mon, const char *options);
+
+/*
+ * RRmonitorFinish
+ *		Let go of the monitor: see RRconnectMonitor for what its handles
+ *		keep.  NULL is a no-op.
+ */
+extern void RRmonitorFinish(RRmonitor *mon);
 
 /* Library version, REPLROUTE_VERSION_NUM of the library actually loaded. */
 extern int	RRlibVersion(void);

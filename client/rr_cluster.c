@@ -86,17 +86,16 @@ longest_first_answer_us(const RRcluster *rr)
 	return longest + rr->opts.node_timeout_us;
 }
 
+/*
+ * rr_cluster_alloc
+ *		A new handle with nothing set up: RR_BAD, no nodes.  NULL if out of
+ *		memory.  Free it with RRfinish.
+ */
 RRcluster *
-RRconnect(const char *conninfo, const char *options)
+rr_cluster_alloc(void)
 {
-	RRcluster  *rr;
-	char		err[RR_ERRBUF_SIZE];
-	initial_wait w;
-	int64_t		start;
-	int			i,
-				reachable = 0;
+	RRcluster  *rr = calloc(1, sizeof(RRcluster));
 
-	rr = calloc(1, sizeof(RRcluster));
 	if (rr == NULL)
 		return NULL;
 	rr->status = RR_BAD;
@@ -112,24 +111,40 @@ RRconnect(const char *conninfo, const char *options)
 	if (rr->rng == 0)
 		rr->rng = 0x9E3779B97F4A7C15ULL;
 	rr_options_init(&rr->opts);
+	return rr;
+}
 
+/*
+ * rr_cluster_setup
+ *		Parse options (over base, or the defaults if NULL) and conninfo into
+ *		rr (from rr_cluster_alloc) and set up its nodes, every one down with
+ *		a connection due at once; nothing is connected.  Returns 0; -1 for
+ *		invalid arguments (the handle's error and bad_reason say why; it
+ *		stays RR_BAD); -2 when out of memory.  The status is left RR_BAD.
+ */
+int
+rr_cluster_setup(RRcluster *rr, const char *conninfo, const char *options,
+				 const rr_options *base)
+{
+	char		err[RR_ERRBUF_SIZE];
+	int			i;
+
+	if (base != NULL)
+		rr->opts = *base;
 	if (rr_options_parse(&rr->opts, options, err, sizeof(err)) < 0)
 	{
 		rr_set_error(rr, "invalid options: %s", err);
 		memcpy(rr->bad_reason, rr->errmsg, sizeof(rr->bad_reason));
-		return rr;
+		return -1;
 	}
 	rr->ci = rr_conninfo_parse(conninfo, err, sizeof(err));
 	if (rr->ci == NULL)
 	{
 		if (err[0] == '\0')
-		{
-			free(rr);
-			return NULL;		/* out of memory */
-		}
+			return -2;			/* out of memory */
 		rr_set_error(rr, "%s", err);
 		memcpy(rr->bad_reason, rr->errmsg, sizeof(rr->bad_reason));
-		return rr;
+		return -1;
 	}
 	rr->nodes = calloc((size_t) rr->ci->nnodes, sizeof(rr_node));
 	rr->facts = calloc((size_t) rr->ci->nnodes, sizeof(rr_fact));
@@ -137,10 +152,7 @@ RRconnect(const char *conninfo, const char *options)
 	rr->pfds = calloc((size_t) rr->ci->nnodes + 1, sizeof(struct pollfd));
 	rr->pfd_node = calloc((size_t) rr->ci->nnodes + 1, sizeof(int));
 	if (!rr->nodes || !rr->facts || !rr->verdicts || !rr->pfds || !rr->pfd_node)
-	{
-		RRfinish(rr);
-		return NULL;
-	}
+		return -2;
 	rr->nnodes = rr->ci->nnodes;
 	for (i = 0; i < rr->nnodes; i++)
 	{
@@ -160,6 +172,30 @@ RRconnect(const char *conninfo, const char *options)
 		node->verdict->lag_bytes = -1;
 		node->verdict->lag_seconds = -1.0;
 	}
+	return 0;
+}
+
+RRcluster *
+RRconnect(const char *conninfo, const char *options)
+{
+	RRcluster  *rr;
+	initial_wait w;
+	int64_t		start;
+	int			i,
+				rc,
+				reachable = 0;
+
+	rr = rr_cluster_alloc();
+	if (rr == NULL)
+		return NULL;
+	rc = rr_cluster_setup(rr, conninfo, options, NULL);
+	if (rc == -2)
+	{
+		RRfinish(rr);
+		return NULL;
+	}
+	if (rc < 0)
+		return rr;
 
 	/* connect to every node at once, then wait as initial_done says */
 	start = rr_now_us();
@@ -199,6 +235,8 @@ RRfinish(RRcluster *rr)
 		rr_node_conn_close(&rr->nodes[i]);
 		rr_lookup_release(rr->nodes[i].lookup);
 	}
+	if (rr->mh != NULL)
+		rr_monitor_detach(rr);
 	free(rr->nodes);
 	free(rr->facts);
 	free(rr->verdicts);
@@ -467,6 +505,14 @@ RRnodeWrites(const RRcluster *rr, int node)
 	const rr_node *n = get_node(rr, node);
 
 	return n ? n->writes : -1;
+}
+
+int64_t
+RRnodeHealthQueries(const RRcluster *rr, int node)
+{
+	const rr_node *n = get_node(rr, node);
+
+	return n ? n->health_queries : -1;
 }
 
 int

@@ -28,6 +28,11 @@
  * moment its question was sent and the moment it arrived (rr_fact), and
  * feeds the cluster's memory (rr_memory_note).
  *
+ * A handle of a monitor (rr->mh set) has no probes of its own: the entry
+ * points a handle calls (rr_health_pump, rr_health_ask_all,
+ * rr_health_expedite, rr_probe_take, rr_node_down) hand over to
+ * rr_monitor.c, whose thread runs this file's code on its own probes.
+ *
  *-------------------------------------------------------------------------
  */
 #define _POSIX_C_SOURCE 200809L
@@ -98,11 +103,16 @@ rr_probe_close(rr_node *node)
 void
 rr_node_down(RRcluster *rr, rr_node *node, const char *why)
 {
-	(void) rr;
 	char		msg[RR_ERRBUF_SIZE];
 	int64_t		now = rr_now_us();
 	int			delay;
 
+	if (rr->mh != NULL)
+	{
+		/* a monitor's handle: down in this handle's view only */
+		rr_monitor_node_down(rr, node, why);
+		return;
+	}
 	rr_trim(why, msg, sizeof(msg));
 	rr_format(node->error, sizeof(node->error), "%s", msg);
 	rr_probe_close(node);
@@ -272,6 +282,7 @@ send_query(RRcluster *rr, rr_node *node, int64_t now)
 		return;
 	}
 	node->probe_state = RR_PROBE_QUERYING;
+	node->health_queries++;
 	node->answer_failed = false;
 	node->sent_us = now;
 	node->probe_deadline_us = now + rr->opts.node_timeout_us;
@@ -644,14 +655,15 @@ advance_querying(RRcluster *rr, rr_node *node)
  *		above all), and start a new health connection at once; the node
  *		keeps its facts meanwhile, as after a broken health connection.
  *		Returns the connection, in blocking mode with libpq's own notice
- *		processor, or NULL if the health connection is not idle.
+ *		processor, or NULL if the health connection is not idle (always,
+ *		for a monitor's handle: its probes belong to the monitor's thread).
  */
 PGconn *
 rr_probe_take(RRcluster *rr, rr_node *node)
 {
 	PGconn	   *conn = node->probe;
 
-	if (node->probe_state != RR_PROBE_IDLE || conn == NULL)
+	if (rr->mh != NULL || node->probe_state != RR_PROBE_IDLE || conn == NULL)
 		return NULL;
 	PQsetNoticeProcessor(conn, node->default_notices, NULL);
 	PQsetnonblocking(conn, 0);
@@ -815,13 +827,20 @@ rr_health_next_wake(const RRcluster *rr, int64_t now)
 
 /*
  * rr_health_pump
- *		Without waiting: take what arrived, then run the timers.
+ *		Without waiting: take what arrived, then run the timers (a
+ *		monitor's handle: take the monitor's newest facts).
  */
 void
 rr_health_pump(RRcluster *rr)
 {
-	int			n = rr_health_pollfds(rr, rr->pfds, rr->pfd_node);
+	int			n;
 
+	if (rr->mh != NULL)
+	{
+		rr_monitor_sync(rr);
+		return;
+	}
+	n = rr_health_pollfds(rr, rr->pfds, rr->pfd_node);
 	if (n > 0 && poll(rr->pfds, n, 0) > 0)
 		rr_health_after_poll(rr, rr->pfds, rr->pfd_node, n);
 	rr_health_timers(rr, rr_now_us());
@@ -829,7 +848,8 @@ rr_health_pump(RRcluster *rr)
 
 /*
  * rr_health_ask_all
- *		Ask every connected, idle node now, whatever its schedule.
+ *		Ask every connected, idle node now, whatever its schedule (a
+ *		monitor's handle: ask the monitor to).
  */
 void
 rr_health_ask_all(RRcluster *rr)
@@ -837,6 +857,11 @@ rr_health_ask_all(RRcluster *rr)
 	int64_t		now = rr_now_us();
 	int			i;
 
+	if (rr->mh != NULL)
+	{
+		rr_monitor_ask_all(rr);
+		return;
+	}
 	for (i = 0; i < rr->nnodes; i++)
 		if (rr->nodes[i].probe_state == RR_PROBE_IDLE)
 			send_query(rr, &rr->nodes[i], now);
@@ -844,11 +869,14 @@ rr_health_ask_all(RRcluster *rr)
 
 /*
  * rr_health_expedite
- *		Reconnect a down node now, ignoring its back-off.
+ *		Reconnect a down node now, ignoring its back-off (a monitor's
+ *		handle: ask the monitor to).
  */
 void
 rr_health_expedite(RRcluster *rr, rr_node *node)
 {
-	if (node->probe_state == RR_PROBE_DOWN)
+	if (rr->mh != NULL)
+		rr_monitor_expedite(rr, node);
+	else if (node->probe_state == RR_PROBE_DOWN)
 		start_connect(rr, node, rr_now_us());
 }

@@ -15,6 +15,8 @@
  *	rr_exec.c		statements: connections, RRexec, retries, transactions
  *	rr_session.c	read-your-writes tokens
  *	rr_cluster.c	the handle, and node inspection
+ *	rr_monitor.c	the shared monitor: one probe stream per node for many
+ *					handles, driven by a thread of its own
  *	rr_util.c		time, LSNs, numbers, messages
  *
  *-------------------------------------------------------------------------
@@ -316,6 +318,8 @@ typedef struct rr_node
 	int64_t		fallbacks;		/* reads that fell back to it as primary */
 	int64_t		waits;			/* session waits sent here */
 	int64_t		waits_ok;		/* ... that saw the token */
+	int64_t		health_queries; /* health queries sent (a monitor handle: its monitor's) */
+	uint64_t	downs;			/* a monitor handle: times the monitor saw it go down */
 	bool		was_up;			/* events: the last view showed it up */
 	bool		was_fit;		/* events: ... fit for reads */
 	char		lsn_text[32];	/* for RRnodeWalLsn */
@@ -359,7 +363,15 @@ struct RRcluster
 	/* session consistency (rr_session.c) */
 	uint64_t	session_lsn;
 	char		token_text[32];
+
+	/* a handle of a monitor (rr_monitor.c), NULL for one that probes itself */
+	struct rr_mon_handle *mh;
 };
+
+/* rr_cluster.c */
+extern RRcluster *rr_cluster_alloc(void);
+extern int	rr_cluster_setup(RRcluster *rr, const char *conninfo,
+							 const char *options, const rr_options *base);
 
 /* rr_health.c */
 extern void rr_health_pump(RRcluster *rr);
@@ -375,6 +387,15 @@ extern void rr_probe_close(rr_node *node);
 extern PGconn *rr_probe_take(RRcluster *rr, rr_node *node);
 extern const char *rr_node_host(const RRcluster *rr, const rr_node *node);
 extern PGconn *rr_node_connect_start(rr_node *node);
+
+/* rr_monitor.c: the side of a monitor's handle (rr->mh != NULL) */
+extern void rr_monitor_sync(RRcluster *rr);
+extern bool rr_monitor_wait(RRcluster *rr, int fd, short events,
+							int64_t deadline_us);
+extern void rr_monitor_ask_all(RRcluster *rr);
+extern void rr_monitor_expedite(RRcluster *rr, rr_node *node);
+extern void rr_monitor_node_down(RRcluster *rr, rr_node *node, const char *why);
+extern void rr_monitor_detach(RRcluster *rr);
 
 /* rr_wait.c */
 typedef enum

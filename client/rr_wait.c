@@ -10,6 +10,10 @@
  * that node is declared down: no call waits on a node that stopped
  * answering for longer than node_timeout plus check_interval.
  *
+ * A handle of a monitor has no probe sockets: it waits on its socket and
+ * on the wake-up the monitor's thread sends when a node goes down (or, for
+ * a wait on health alone, when any fact changes), rr_monitor_wait.
+ *
  *-------------------------------------------------------------------------
  */
 #define _POSIX_C_SOURCE 200809L
@@ -30,14 +34,18 @@
 static bool
 wait_once(RRcluster *rr, int fd, short events, int64_t deadline_us)
 {
-	int64_t		now = rr_now_us();
-	int64_t		wake = rr_health_next_wake(rr, now);
+	int64_t		now;
+	int64_t		wake;
 	int			first = (fd >= 0) ? 1 : 0;
 	int			n;
 	int			timeout_ms;
 	int			rc;
 	bool		ready = false;
 
+	if (rr->mh != NULL)
+		return rr_monitor_wait(rr, fd, events, deadline_us);
+	now = rr_now_us();
+	wake = rr_health_next_wake(rr, now);
 	if (deadline_us < wake)
 		wake = deadline_us;
 	if (wake <= now)

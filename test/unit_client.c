@@ -3,7 +3,7 @@
  * unit_client.c
  *		Server-less unit tests of libreplroute: options and units, conninfo
  *		split into nodes, LSN and number text, lag arithmetic, the routing
- *		decision in every state, API misuse.  Prints TAP.
+ *		decision in every state, API misuse (the monitor's too).  Prints TAP.
  *		Built with AddressSanitizer and UBSan (see test/Makefile).
  *
  *-------------------------------------------------------------------------
@@ -809,6 +809,51 @@ test_api(void)
 	RRfinish(rr);
 }
 
+/* The monitor's API without a server: misuse, bad arguments, lifetimes. */
+static void
+test_monitor_api(void)
+{
+	RRmonitor  *mon;
+	RRcluster  *rr;
+
+	RRmonitorFinish(NULL);
+	ok(1, "RRmonitorFinish(NULL) is harmless");
+	ok(RRmonitorStatus(NULL) == RR_BAD && RRmonitorErrorMessage(NULL) != NULL &&
+	   RRmonitorNodeCount(NULL) == 0 && RRmonitorHealthQueries(NULL, 0) == -1,
+	   "monitor accessors on NULL");
+	rr = RRconnectMonitor(NULL, NULL);
+	ok(rr != NULL && RRstatus(rr) == RR_BAD &&
+	   strstr(RRerrorMessage(rr), "monitor is NULL") != NULL,
+	   "RRconnectMonitor(NULL): an RR_BAD handle: %s", RRerrorMessage(rr));
+	ok(RRexec(rr, RR_READ, "SELECT 1") == NULL &&
+	   strstr(RRerrorMessage(rr), "not usable") != NULL,
+	   "... whose calls fail clearly: %s", RRerrorMessage(rr));
+	RRfinish(rr);
+
+	mon = RRmonitorStart("host=127.0.0.1 port=1", "check_interval=fast");
+	ok(mon != NULL && RRmonitorStatus(mon) == RR_BAD &&
+	   strstr(RRmonitorErrorMessage(mon), "check_interval") != NULL,
+	   "bad monitor options: RR_BAD naming the key: %s", RRmonitorErrorMessage(mon));
+	ok(RRmonitorNodeCount(mon) == 0 && RRmonitorHealthQueries(mon, 0) == -1,
+	   "accessors on a bad monitor");
+	rr = RRconnectMonitor(mon, NULL);
+	ok(rr != NULL && RRstatus(rr) == RR_BAD &&
+	   strstr(RRerrorMessage(rr), "monitor is not usable") != NULL &&
+	   strstr(RRerrorMessage(rr), "check_interval") != NULL,
+	   "a handle of a bad monitor is RR_BAD with its reason: %s", RRerrorMessage(rr));
+	RRmonitorFinish(mon);
+	ok(RRexec(rr, RR_READ, "SELECT 1") == NULL, "that handle outlives its monitor, failing");
+	RRfinish(rr);
+
+	/* closed ports on loopback: nobody answers, quickly */
+	mon = RRmonitorStart("host=127.0.0.1,127.0.0.1 port=1,9 connect_timeout=2", NULL);
+	ok(mon != NULL && RRmonitorStatus(mon) == RR_BAD &&
+	   strstr(RRmonitorErrorMessage(mon), "no node answered") != NULL &&
+	   strstr(RRmonitorErrorMessage(mon), "127.0.0.1:9") != NULL,
+	   "no node answers: an RR_BAD monitor naming every node");
+	RRmonitorFinish(mon);
+}
+
 int
 main(void)
 {
@@ -819,6 +864,7 @@ main(void)
 	test_lag();
 	test_decide();
 	test_api();
+	test_monitor_api();
 	printf("1..%d\n", ntests);
 	return nfailed ? 1 : 0;
 }

@@ -598,6 +598,25 @@ sub bench_liveness
 }
 
 # ---------------------------------------------------------------------------
+# 13. health cost by thread count: 1, 8 and 32 threads reading through one
+#     shared monitor (RRmonitor), beside the same threads with an RRconnect
+#     handle each, in alternating blocks (rr_bench monitor)
+
+sub bench_monitor
+{
+	my ($ci) = @_;
+	my $rounds = n(3, 1);
+	progress("13. health cost: 1, 8, 32 reading threads, one monitor vs a handle each, "
+		  . "$rounds rounds of 3 s blocks");
+	# the framework names connections after the script (PGAPPNAME); the
+	# library's must carry its own name, which the health backend count looks for
+	local $ENV{PGAPPNAME};
+	delete $ENV{PGAPPNAME};
+	driver('monitor', 3, $rounds, $ci, 1, 8, 32);
+	return;
+}
+
+# ---------------------------------------------------------------------------
 # main
 
 my $rc = eval {
@@ -728,6 +747,9 @@ my $rc = eval {
 	bench_slow($primary, $s1, $s2) if section(10);
 	bench_liveness($primary, $s1, $s2) if section(11);
 
+	# 13 (before 12, which has a cluster of its own)
+	bench_monitor($ci3) if section(13);
+
 	# 12: the Python package's Django router, on a cluster of its own
 	# (its failover figure promotes a standby)
 	require "$here/PythonBench.pm";
@@ -849,6 +871,18 @@ sub summary
 	push @rows, [ '  token reads on standbys; failover write ms',
 		$f->('django_token_read_replica_share') . '; ' . $f->('django_failover_first_write_ms'),
 		'targets: 0.9; 2000', '' ];
+	my $per = sub { my ($who, $what) = @_; join(' / ', map { $f->("${who}_${_}_threads_$what") } 1, 8, 32) };
+	push @rows, [ '13 health queries/s, 1 / 8 / 32 threads',
+		$per->('monitor', 'health_queries_per_s') . ' (one monitor)',
+		'a handle each: ' . $per->('plain', 'health_queries_per_s'),
+		'32 vs 1: ' . $f->('monitor_health_queries_ratio_32_vs_1_threads') . ' vs '
+		  . $f->('plain_health_queries_ratio_32_vs_1_threads') ];
+	push @rows, [ '  health backends per node',
+		$per->('monitor', 'health_backends_per_node'),
+		'a handle each: ' . $per->('plain', 'health_backends_per_node'), '' ];
+	push @rows, [ '  reads/s',
+		$per->('monitor', 'reads_per_s'),
+		'a handle each: ' . $per->('plain', 'reads_per_s'), '' ];
 
 	my @head = ('figure', 'replroute', 'versus', 'ratio');
 	my @w = map { length } @head;

@@ -12,6 +12,7 @@
  *	 session  ROUNDS BLOCK CI KEY_SESSION KEY_PLAIN
  *	 detect   REPS STANDBY_CI STANDBY_PORT RR_CI PGPOOL_CI|- LABEL OPTS [LABEL OPTS...]
  *	 memory   READS CI RR_OPTS
+ *	 monitor  SECONDS ROUNDS CI THREADS [THREADS...]
  *
  * Contenders are always run in alternating blocks (A B A B ... or
  * A B C A B C ...) so that the noise of a shared machine hits all of them.
@@ -28,7 +29,10 @@
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <poll.h>
+#include <pthread.h>
 #include <signal.h>
+#include <stdatomic.h>
+#include <stdbool.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -1365,12 +1369,311 @@ cmd_memory(int argc, char **argv)
 	return 0;
 }
 
+/*
+ * ---- monitor: the health cost of T reading threads, one shared monitor
+ *		against a handle of their own each ----
+ *
+ * For each thread count and each contender, in alternating blocks: T
+ * threads read SELECT 1 as fast as they can for SECONDS through handles of
+ * one RRmonitor started for the block, or through RRconnect handles.
+ * Health queries per second: the monitor's count (RRmonitorHealthQueries),
+ * or the sum of the handles' own (RRnodeHealthQueries), over the timed
+ * window.  Health backends per node: pg_stat_activity on every node half
+ * way through (the library's backends whose last query is the health
+ * query), the largest over the nodes.
+ */
+
+#define MON_MAX_THREADS	64
+#define MON_MAX_NODES	8
+#define MON_HEALTH_SQL \
+	"SELECT count(*) FILTER (WHERE query LIKE '%replroute.probe()%' " \
+	"OR query LIKE '%node_status()%'), count(*) FROM pg_stat_activity " \
+	"WHERE application_name = 'replroute' AND pid <> pg_backend_pid()"
+
+typedef struct mon_block
+{
+	pthread_mutex_t lock;
+	pthread_cond_t cond;
+	int			ready;			/* threads connected */
+	bool		go;
+	atomic_bool stop;
+} mon_block;
+
+typedef struct mon_reader
+{
+	mon_block  *b;
+	RRmonitor  *mon;			/* NULL: a plain RRconnect handle */
+	const char *ci;
+	long		reads;
+	int64_t		hq;				/* plain: health queries its probes sent meanwhile */
+} mon_reader;
+
+static int64_t
+handle_health_queries(const RRcluster *rr)
+{
+	int64_t		sum = 0;
+	int			i;
+
+	for (i = 0; i < RRnodeCount(rr); i++)
+		sum += RRnodeHealthQueries(rr, i);
+	return sum;
+}
+
+static int64_t
+monitor_health_queries(const RRmonitor *mon)
+{
+	int64_t		sum = 0;
+	int			i;
+
+	for (i = 0; i < RRmonitorNodeCount(mon); i++)
+		sum += RRmonitorHealthQueries(mon, i);
+	return sum;
+}
+
+static void *
+mon_reader_main(void *arg)
+{
+	mon_reader *r = arg;
+	RRcluster  *rr = r->mon ? RRconnectMonitor(r->mon, NULL) : RRconnect(r->ci, NULL);
+	int64_t		hq0;
+
+	if (rr == NULL || RRstatus(rr) != RR_OK)
+		die("monitor: connect: %s", rr ? RRerrorMessage(rr) : "out of memory");
+	pthread_mutex_lock(&r->b->lock);
+	r->b->ready++;
+	pthread_cond_broadcast(&r->b->cond);
+	while (!r->b->go)
+		pthread_cond_wait(&r->b->cond, &r->b->lock);
+	pthread_mutex_unlock(&r->b->lock);
+
+	hq0 = handle_health_queries(rr);
+	while (!atomic_load(&r->b->stop))
+	{
+		PGresult   *res = RRexec(rr, RR_READ, "SELECT 1");
+
+		if (res == NULL || PQresultStatus(res) != PGRES_TUPLES_OK)
+			die("monitor: read: %s", res ? PQresultErrorMessage(res) : RRerrorMessage(rr));
+		PQclear(res);
+		r->reads++;
+	}
+	r->hq = handle_health_queries(rr) - hq0;
+	RRfinish(rr);
+	return NULL;
+}
+
+/* One block: T threads, one contender.  Figures of the block in *out. */
+typedef struct mon_result
+{
+	double		hq_per_s;
+	double		health_backends;	/* per node, the largest */
+	double		backends;			/* all the library's, per node, the largest */
+	double		reads_per_s;
+} mon_result;
+
+static void
+mon_run_block(const char *ci, bool shared, int threads, long seconds,
+			  PGconn **samplers, int nnodes, mon_result *out)
+{
+	mon_block	b;
+	mon_reader	readers[MON_MAX_THREADS];
+	pthread_t	tids[MON_MAX_THREADS];
+	RRmonitor  *mon = NULL;
+	int64_t		mon_hq0 = 0,
+				mon_hq1 = 0,
+				hq = 0;
+	double		t0,
+				t1;
+	long		reads = 0;
+	int			i;
+
+	memset(&b, 0, sizeof(b));
+	pthread_mutex_init(&b.lock, NULL);
+	pthread_cond_init(&b.cond, NULL);
+	atomic_store(&b.stop, false);
+	if (shared)
+	{
+		mon = RRmonitorStart(ci, NULL);
+		if (mon == NULL || RRmonitorStatus(mon) != RR_OK)
+			die("RRmonitorStart: %s", RRmonitorErrorMessage(mon));
+	}
+	memset(readers, 0, sizeof(readers));
+	for (i = 0; i < threads; i++)
+	{
+		readers[i].b = &b;
+		readers[i].mon = mon;
+		readers[i].ci = ci;
+		if (pthread_create(&tids[i], NULL, mon_reader_main, &readers[i]) != 0)
+			die("pthread_create");
+	}
+	pthread_mutex_lock(&b.lock);
+	while (b.ready < threads)
+		pthread_cond_wait(&b.cond, &b.lock);
+	t0 = now_us();
+	if (mon)
+		mon_hq0 = monitor_health_queries(mon);
+	b.go = true;
+	pthread_cond_broadcast(&b.cond);
+	pthread_mutex_unlock(&b.lock);
+
+	sleep_us(seconds * 500000L);
+	out->health_backends = out->backends = 0;
+	for (i = 0; i < nnodes; i++)
+	{
+		PGresult   *res = pq_must(samplers[i], MON_HEALTH_SQL);
+
+		if (atof(PQgetvalue(res, 0, 0)) > out->health_backends)
+			out->health_backends = atof(PQgetvalue(res, 0, 0));
+		if (atof(PQgetvalue(res, 0, 1)) > out->backends)
+			out->backends = atof(PQgetvalue(res, 0, 1));
+		PQclear(res);
+	}
+	sleep_us(seconds * 500000L);
+
+	atomic_store(&b.stop, true);
+	t1 = now_us();
+	if (mon)
+		mon_hq1 = monitor_health_queries(mon);
+	for (i = 0; i < threads; i++)
+	{
+		pthread_join(tids[i], NULL);
+		reads += readers[i].reads;
+		hq += readers[i].hq;
+	}
+	if (mon)
+		hq = mon_hq1 - mon_hq0;
+	RRmonitorFinish(mon);
+	out->hq_per_s = (double) hq / ((t1 - t0) / 1e6);
+	out->reads_per_s = (double) reads / ((t1 - t0) / 1e6);
+	pthread_cond_destroy(&b.cond);
+	pthread_mutex_destroy(&b.lock);
+}
+
+static int
+cmd_monitor(int argc, char **argv)
+{
+	static const char *const who[2] = {"plain", "monitor"};
+	long		seconds,
+				rounds,
+				r;
+	const char *ci;
+	int			nt = argc - 3,
+				threads[16],
+				nnodes,
+				i,
+				t,
+				k;
+	PGconn	   *samplers[MON_MAX_NODES];
+	RRcluster  *rr;
+	samples		hqs[2][16],
+				hb[2][16],
+				all[2][16],
+				rps[2][16];
+
+	if (argc < 4 || nt > 16)
+		die("usage: monitor SECONDS ROUNDS CI THREADS [THREADS...] (at most 16 counts)");
+	seconds = parse_long(argv[0], "seconds");
+	rounds = parse_long(argv[1], "rounds");
+	ci = argv[2];
+	for (t = 0; t < nt; t++)
+	{
+		threads[t] = (int) parse_long(argv[3 + t], "threads");
+		if (threads[t] < 1 || threads[t] > MON_MAX_THREADS)
+			die("threads: 1 to %d", MON_MAX_THREADS);
+	}
+	memset(hqs, 0, sizeof(hqs));
+	memset(hb, 0, sizeof(hb));
+	memset(all, 0, sizeof(all));
+	memset(rps, 0, sizeof(rps));
+
+	/* one sampling connection per node: the conninfo, with that node's host and port */
+	rr = rr_connect(ci, "");
+	nnodes = RRnodeCount(rr);
+	if (nnodes > MON_MAX_NODES)
+		die("at most %d nodes", MON_MAX_NODES);
+	for (i = 0; i < nnodes; i++)
+	{
+		const char *kw[] = {"dbname", "host", "port", "application_name", NULL};
+		const char *val[] = {ci, RRnodeHost(rr, i), RRnodePort(rr, i), "rr_bench", NULL};
+
+		samplers[i] = PQconnectdbParams(kw, val, 1);
+		if (PQstatus(samplers[i]) != CONNECTION_OK)
+			die("could not connect to node %d: %s", i, PQerrorMessage(samplers[i]));
+	}
+	RRfinish(rr);
+
+	for (r = 0; r < rounds; r++)
+	{
+		for (t = 0; t < nt; t++)
+		{
+			for (k = 0; k < 2; k++)
+			{
+				int			shared = (int) ((r + t + k) % 2);	/* alternate who goes first */
+				mon_result	res;
+
+				mon_run_block(ci, shared, threads[t], seconds, samplers, nnodes, &res);
+				add(&hqs[shared][t], res.hq_per_s);
+				add(&hb[shared][t], res.health_backends);
+				add(&all[shared][t], res.backends);
+				add(&rps[shared][t], res.reads_per_s);
+				progress("monitor #%ld, %d threads, %s: %.0f health queries/s, "
+						 "%.0f health backends per node (%.0f in all), %.0f reads/s",
+						 r + 1, threads[t], who[shared], res.hq_per_s,
+						 res.health_backends, res.backends, res.reads_per_s);
+			}
+		}
+	}
+
+	figure("monitor_rounds", "%ld", rounds);
+	figure("monitor_seconds_per_block", "%ld", seconds);
+	figure("monitor_nodes", "%d", nnodes);
+	for (t = 0; t < nt; t++)
+	{
+		for (k = 1; k >= 0; k--)
+		{
+			char		name[128];
+
+			snprintf(name, sizeof(name), "%s_%d_threads_health_queries_per_s", who[k], threads[t]);
+			figure(name, "%.0f", median(&hqs[k][t]));
+			snprintf(name, sizeof(name), "%s_%d_threads_health_backends_per_node", who[k], threads[t]);
+			figure(name, "%.0f", median(&hb[k][t]));
+			snprintf(name, sizeof(name), "%s_%d_threads_backends_per_node", who[k], threads[t]);
+			figure(name, "%.0f", median(&all[k][t]));
+			snprintf(name, sizeof(name), "%s_%d_threads_reads_per_s", who[k], threads[t]);
+			figure(name, "%.0f", median(&rps[k][t]));
+		}
+	}
+	if (nt > 1)
+	{
+		for (k = 1; k >= 0; k--)
+		{
+			char		name[128];
+
+			snprintf(name, sizeof(name), "%s_health_queries_ratio_%d_vs_%d_threads",
+					 who[k], threads[nt - 1], threads[0]);
+			figure(name, "%.2f", median(&hqs[k][nt - 1]) / median(&hqs[k][0]));
+		}
+	}
+	for (i = 0; i < nnodes; i++)
+		PQfinish(samplers[i]);
+	for (k = 0; k < 2; k++)
+	{
+		for (t = 0; t < nt; t++)
+		{
+			free(hqs[k][t].v);
+			free(hb[k][t].v);
+			free(all[k][t].v);
+			free(rps[k][t].v);
+		}
+	}
+	return 0;
+}
+
 int
 main(int argc, char **argv)
 {
 	if (argc < 2)
 	{
-		fprintf(stderr, "usage: rr_bench latency|refresh|deadnode|session|detect|memory ARGS...\n");
+		fprintf(stderr, "usage: rr_bench latency|refresh|deadnode|session|detect|memory|monitor ARGS...\n");
 		return 2;
 	}
 	if (strcmp(argv[1], "latency") == 0)
@@ -1385,6 +1688,8 @@ main(int argc, char **argv)
 		return cmd_detect(argc - 2, argv + 2);
 	if (strcmp(argv[1], "memory") == 0)
 		return cmd_memory(argc - 2, argv + 2);
+	if (strcmp(argv[1], "monitor") == 0)
+		return cmd_monitor(argc - 2, argv + 2);
 	die("unknown subcommand \"%s\"", argv[1]);
 	return 2;
 }

@@ -822,6 +822,10 @@ sub summary
 		'',
 		'libpq any: ' . $f->('deadnode_libpq_any_median_ms'),
 		'libpq/rr ' . $f->('deadnode_ratio_libpq_any_vs_replroute') ];
+	push @rows, [ '  first read, healthy 3-node list, ms',
+		$f->('deadnode_healthy_replroute_median_ms'),
+		'libpq prefer-standby: ' . $f->('deadnode_healthy_libpq_prefer_standby_median_ms'),
+		'libpq/rr ' . $f->('deadnode_healthy_ratio_libpq_prefer_standby_vs_replroute') . ' (target >= 1)' ];
 	push @rows, [ '6 refresh 1/2/4 standbys, loopback, us',
 		join(' / ', map { $f->("refresh_${_}_median_us") } qw(1_standby 2_standbys 4_standbys)),
 		'one by one (4): ' . $f->('refresh_sequential_4_standbys_median_us'),
@@ -833,7 +837,8 @@ sub summary
 	push @rows, [ '7 read after write, med / p99 us',
 		$f->('session_read_after_write_median_us') . ' / ' . $f->('session_read_after_write_p99_us'),
 		'plain: ' . $f->('plain_read_after_write_median_us') . ' / ' . $f->('plain_read_after_write_p99_us'),
-		$f->('session_ratio_read_median_session_vs_plain') ];
+		$f->('session_ratio_read_median_session_vs_plain') . ' / p99 '
+		  . $f->('session_ratio_read_p99_session_vs_plain') . ' (target 2)' ];
 	push @rows, [ '  stale reads / on standbys',
 		$f->('session_stale_reads') . ' / ' . $f->('session_standby_share'),
 		'plain: ' . $f->('plain_stale_reads') . ' / ' . $f->('plain_standby_share'),

@@ -981,6 +981,8 @@ cmd_deadnode(int argc, char **argv)
 		   median(&s[D_PQ_PREFER]) / median(&s[D_RR]));
 	figure("deadnode_ratio_libpq_any_vs_replroute", "%.2f",
 		   median(&s[D_PQ_ANY]) / median(&s[D_RR]));
+	figure("deadnode_healthy_ratio_libpq_prefer_standby_vs_replroute", "%.2f",
+		   median(&s[D_PQ_HEALTHY]) / median(&s[D_RR_HEALTHY]));
 	return 0;
 }
 
@@ -1084,6 +1086,8 @@ cmd_session(int argc, char **argv)
 	}
 	figure("session_ratio_read_median_session_vs_plain", "%.2f",
 		   median(&rd[0]) / median(&rd[1]));
+	figure("session_ratio_read_p99_session_vs_plain", "%.2f",
+		   pct(&rd[0], 99) / pct(&rd[1], 99));
 	RRfinish(rr[0]);
 	RRfinish(rr[1]);
 	return 0;

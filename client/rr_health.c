@@ -321,6 +321,7 @@ parse_probe(const PGresult *res, rr_health *h, char *why, size_t whylen)
 	char		line[512];
 	char	   *field[PROBE_NFIELDS + 1];
 	char	   *p;
+	char	   *save = NULL;
 	int			n = 0;
 	int64_t		v;
 
@@ -330,8 +331,16 @@ parse_probe(const PGresult *res, rr_health *h, char *why, size_t whylen)
 				  "got %d rows of %d", PQntuples(res), PQnfields(res));
 		return -1;
 	}
+	if (strlen(PQgetvalue(res, 0, 0)) >= sizeof(line))
+	{
+		rr_format(why, whylen, "replroute.probe() answered %zu bytes, more than a version 1 line",
+				  strlen(PQgetvalue(res, 0, 0)));
+		return -1;
+	}
 	rr_format(line, sizeof(line), "%s", PQgetvalue(res, 0, 0));
-	for (p = strtok(line, " "); p != NULL && n <= PROBE_NFIELDS; p = strtok(NULL, " "))
+	/* strtok_r: handles of other threads parse their answers at the same time */
+	for (p = strtok_r(line, " ", &save); p != NULL && n <= PROBE_NFIELDS;
+		 p = strtok_r(NULL, " ", &save))
 		field[n++] = p;
 	if (n != PROBE_NFIELDS || strcmp(field[0], "1") != 0)
 	{

@@ -127,6 +127,8 @@ extern cli_connect_result cli_connect(const char *conninfo, const char *options,
 									  RRcluster **rrp);
 extern int	cli_connect_or_report(const char *conninfo, const char *options,
 								  RRcluster **rrp);
+extern int	cli_connect_picture(const char *conninfo, const char *options,
+								RRcluster **rrp);
 extern void cli_disconnect(RRcluster **rrp);
 extern char *cli_option_value(const char *options, const char *key);
 

@@ -212,6 +212,37 @@ cli_connect_or_report(const char *conninfo, const char *options, RRcluster **rrp
 }
 
 /*
+ * cli_connect_picture
+ *		cli_connect for the commands that describe the cluster even when no
+ *		node answers (status, metrics): returns -1 to go on, with *rrp set
+ *		and every node answered or failed (RRconnect returns as soon as it
+ *		can route; a refresh waits for the rest), the error on stderr when no
+ *		node answered; or the exit code after printing the error.
+ */
+int
+cli_connect_picture(const char *conninfo, const char *options, RRcluster **rrp)
+{
+	switch (cli_connect(conninfo, options, rrp))
+	{
+		case CONNECT_OK:
+			(void) RRrefresh(*rrp);
+			return -1;
+		case CONNECT_FAILED:
+			cli_error("%s", RRerrorMessage(*rrp));
+			return -1;
+		case CONNECT_INVALID:
+			cli_error("%s", RRerrorMessage(*rrp));
+			cli_hint_help();
+			cli_disconnect(rrp);
+			return CLI_EXIT_USAGE;
+		case CONNECT_NO_MEMORY:
+			cli_error("out of memory");
+			return CLI_EXIT_FAILURE;
+	}
+	return CLI_EXIT_FAILURE;
+}
+
+/*
  * cli_disconnect
  *		RRfinish the handle and forget it.  NULL is fine.
  */

@@ -247,24 +247,10 @@ cli_cmd_metrics(const cli_args *args)
 {
 	RRcluster  *rr = NULL;
 	cli_slots	slots;
+	int			rc;
 
-	switch (cli_connect(args->conninfo, args->options, &rr))
-	{
-		case CONNECT_OK:
-			(void) RRrefresh(rr);
-			break;
-		case CONNECT_FAILED:
-			cli_error("%s", RRerrorMessage(rr));
-			break;
-		case CONNECT_INVALID:
-			cli_error("%s", RRerrorMessage(rr));
-			cli_hint_help();
-			cli_disconnect(&rr);
-			return CLI_EXIT_USAGE;
-		case CONNECT_NO_MEMORY:
-			cli_error("out of memory");
-			return CLI_EXIT_FAILURE;
-	}
+	if ((rc = cli_connect_picture(args->conninfo, args->options, &rr)) >= 0)
+		return rc;
 
 	cli_slots_read(rr, &slots);
 	print_cluster(rr);

@@ -508,25 +508,8 @@ cli_cmd_status(const cli_args *args)
 	int			rc;
 	bool		ok;
 
-	switch (cli_connect(args->conninfo, args->options, &rr))
-	{
-		case CONNECT_OK:
-			/* RRconnect returns once it can route: show every node */
-			(void) RRrefresh(rr);
-			break;
-		case CONNECT_FAILED:
-			/* no node answered: the picture says so, and so does stderr */
-			cli_error("%s", RRerrorMessage(rr));
-			break;
-		case CONNECT_INVALID:
-			cli_error("%s", RRerrorMessage(rr));
-			cli_hint_help();
-			cli_disconnect(&rr);
-			return CLI_EXIT_USAGE;
-		case CONNECT_NO_MEMORY:
-			cli_error("out of memory");
-			return CLI_EXIT_FAILURE;
-	}
+	if ((rc = cli_connect_picture(args->conninfo, args->options, &rr)) >= 0)
+		return rc;
 
 	if (args->watch)
 		rc = watch(&rr, args);

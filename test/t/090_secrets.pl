@@ -371,6 +371,8 @@ sub drive
 	my $d = ReplrouteTest::driver($conninfo, '');
 	my $text = "$d->{connect}\n";
 	like($d->{connect}, $want_connect, "driver $name: connect line");
+	# RRconnect returns once it can route; a refresh hears every node
+	$text .= $d->cmd('refresh') . "\n";
 	$text .= join("\n", $d->lines('status')) . "\n";
 	$text .= $d->cmd($_) . "\n" for (
 		'read SELECT 1', 'write SELECT 1', 'read SELECT * FROM regress_replroute_nope',

@@ -46,6 +46,11 @@ use ReplrouteFresh;
 
 # not a TAP test: no plan, no "no tests run" complaint at exit
 Test::More->builder->no_ending(1);
+# the framework's notes (BackgroundPsql's, for one) go to its log, not
+# among the figures: Test::Builder kept the terminal's stdout at load time,
+# before PostgreSQL::Test::Utils sent STDOUT to the log
+Test::More->builder->output(\*STDOUT);
+Test::More->builder->todo_output(\*STDOUT);
 
 # END blocks (which stop the servers) must run on Ctrl-C and kill too
 $SIG{INT} = $SIG{TERM} = $SIG{HUP} = sub { die "interrupted by signal $_[0]\n" };
@@ -752,8 +757,11 @@ my $rc = eval {
 
 	# 12: the Python package's Django router, on a cluster of its own
 	# (its failover figure promotes a standby)
-	require "$here/PythonBench.pm";
-	PythonBench::run(figure => \&figure, progress => \&progress, conf => $conf);
+	if (section(12))
+	{
+		require "$here/PythonBench.pm";
+		PythonBench::run(figure => \&figure, progress => \&progress, conf => $conf);
+	}
 
 	summary($pgpool ? 1 : 0);
 	progress(sprintf('done in %.0f s', time - $started));

@@ -3,9 +3,10 @@
 # run_bench.sh: what "make bench" does.
 #
 # 1. As root, installs the Debian packages the benchmarks need (only those
-#    missing), Pgpool-II (pgpool2) included; its service is not started.
+#    missing), Pgpool-II (pgpool2) included; its service is not started;
+#    and python3-django with python3-psycopg2 for the Python figures (12).
 #    As another user, says which are missing; without pgpool2 the Pgpool-II
-#    figures are skipped with a notice.
+#    figures, without Django the Python figures are skipped with a notice.
 # 2. As root, copies the source to a scratch directory the unprivileged
 #    user can use, builds there as that user and installs the extension
 #    (as root), because PostgreSQL refuses to run as root.  As another
@@ -19,7 +20,8 @@
 # Environment: PG_MAJOR (default 15), BENCH_USER (default postgres when run
 # as root), BENCH_SCALE (default 1; smaller is quicker and noisier),
 # BENCH_LAG_BYTES (figure 4's byte threshold), PGPOOL (a pgpool binary, or
-# "none" to skip Pgpool-II), KEEP_TMP=1 keeps the scratch directory.  Benchmarks are not tests: the
+# "none" to skip Pgpool-II), BENCH_SECTIONS (figure numbers, e.g. 9,11),
+# KEEP_TMP=1 keeps the scratch directory.  Benchmarks are not tests: the
 # exit status says whether the run completed, never how fast it was.
 set -eu
 
@@ -74,6 +76,18 @@ if [ "$(id -u)" -eq 0 ]; then
 		apt-get install -y -q --no-install-recommends pgpool2 >&2 ||
 			say "NOTICE: could not install pgpool2: the Pgpool-II figures will be skipped"
 		[ -z "$policy" ] || rm -f "$policy"
+	fi
+	# figure 12 goes through the Python package; without these it is skipped
+	pymissing=""
+	for p in python3 python3-django python3-psycopg2; do
+		installed "$p" || pymissing="$pymissing $p"
+	done
+	if [ -n "$pymissing" ]; then
+		say "installing:$pymissing"
+		[ $updated = 1 ] || apt-get update -q >&2
+		# shellcheck disable=SC2086
+		apt-get install -y -q --no-install-recommends $pymissing >&2 ||
+			say "NOTICE: could not install$pymissing: the Python figures will be skipped"
 	fi
 	BENCH_USER=${BENCH_USER:-postgres}
 	id "$BENCH_USER" >/dev/null 2>&1 || { say "no user \"$BENCH_USER\" to run the servers as"; exit 1; }

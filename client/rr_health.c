@@ -96,6 +96,30 @@ rr_probe_close(rr_node *node)
 }
 
 /*
+ * rr_node_forget
+ *		What a down node means in any handle's view: the reason recorded
+ *		(copied first: why may point into a connection closed here), the
+ *		statement connection gone (abandoned by its runner if a statement
+ *		runs on it) and the node's facts no longer trusted.
+ */
+void
+rr_node_forget(rr_node *node, const char *why)
+{
+	char		msg[RR_ERRBUF_SIZE];
+
+	rr_trim(why, msg, sizeof(msg));
+	rr_format(node->error, sizeof(node->error), "%s", msg);
+	if (node->conn_busy)
+		node->conn_abandon = true;
+	else
+		rr_node_conn_close(node);
+	node->probe_state = RR_PROBE_DOWN;
+	node->fact->link = RR_LINK_DOWN;
+	node->fact->answered = false;
+	node->fact->replayed_lsn = RR_INVALID_LSN;
+}
+
+/*
  * rr_node_down
  *		Mark node down with a reason, close its connections (a statement
  *		running on one is abandoned by its runner) and schedule a reconnect.
@@ -103,7 +127,6 @@ rr_probe_close(rr_node *node)
 void
 rr_node_down(RRcluster *rr, rr_node *node, const char *why)
 {
-	char		msg[RR_ERRBUF_SIZE];
 	int64_t		now = rr_now_us();
 	int			delay;
 
@@ -113,19 +136,10 @@ rr_node_down(RRcluster *rr, rr_node *node, const char *why)
 		rr_monitor_node_down(rr, node, why);
 		return;
 	}
-	rr_trim(why, msg, sizeof(msg));
-	rr_format(node->error, sizeof(node->error), "%s", msg);
+	rr_node_forget(node, why);
 	rr_probe_close(node);
 	rr_lookup_release(node->lookup);
 	node->lookup = NULL;
-	if (node->conn_busy)
-		node->conn_abandon = true;
-	else
-		rr_node_conn_close(node);
-	node->probe_state = RR_PROBE_DOWN;
-	node->fact->link = RR_LINK_DOWN;
-	node->fact->answered = false;
-	node->fact->replayed_lsn = RR_INVALID_LSN;
 
 	if (node->refused && node->ever_answered &&
 		now - node->fact->answered_us < RR_RECENT_ANSWER_US)

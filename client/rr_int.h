@@ -383,6 +383,7 @@ extern int64_t rr_health_next_wake(const RRcluster *rr, int64_t now);
 extern void rr_health_ask_all(RRcluster *rr);
 extern void rr_health_expedite(RRcluster *rr, rr_node *node);
 extern void rr_node_down(RRcluster *rr, rr_node *node, const char *why);
+extern void rr_node_forget(rr_node *node, const char *why);
 extern void rr_probe_close(rr_node *node);
 extern PGconn *rr_probe_take(RRcluster *rr, rr_node *node);
 extern const char *rr_node_host(const RRcluster *rr, const rr_node *node);

@@ -827,19 +827,9 @@ rr_monitor_node_down(RRcluster *rr, rr_node *node, const char *why)
 	rr_mon_handle *mh = rr->mh;
 	int			i = node->index;
 	int64_t		now = rr_now_us();
-	char		msg[RR_ERRBUF_SIZE];
 	int			delay;
 
-	rr_trim(why, msg, sizeof(msg));
-	rr_format(node->error, sizeof(node->error), "%s", msg);
-	if (node->conn_busy)
-		node->conn_abandon = true;
-	else
-		rr_node_conn_close(node);
-	node->probe_state = RR_PROBE_DOWN;
-	node->fact->link = RR_LINK_DOWN;
-	node->fact->answered = false;
-	node->fact->replayed_lsn = RR_INVALID_LSN;
+	rr_node_forget(node, why);
 
 	if (mh->retry_ms[i] == 0 || (mh->down_until[i] == 0 && now - mh->down_end[i] > LOCAL_CALM_US))
 		mh->retry_ms[i] = RR_RETRY_MIN_MS;

@@ -665,11 +665,14 @@ my $rc = eval {
 	my $pool_port = ($pgpool && (section(3) || section(4))) ?
 	  start_pgpool($pgpool, $primary, $s1, $s2) : undef;
 	my $pool_ci = $pool_port ? "host=127.0.0.1 port=$pool_port dbname=postgres" : '-';
-	progress('2. routing overhead' . ($pgpool ? ' and 3. Pgpool-II' : '')
-		  . ': SELECT 1 loops, blocks of 400 queries, ' . n(50, 5) . ' rounds');
-	driver('latency', n(50, 5), 400, $s1_ci,
-		"host=127.0.0.1 port=" . $s2->port . " dbname=postgres",
-		$ci3, tcp_ci($primary, $s1), '', $pool_ci) if section(2) || section(3);
+	if (section(2) || section(3))
+	{
+		progress('2. routing overhead' . ($pgpool ? ' and 3. Pgpool-II' : '')
+			  . ': SELECT 1 loops, blocks of 400 queries, ' . n(50, 5) . ' rounds');
+		driver('latency', n(50, 5), 400, $s1_ci,
+			"host=127.0.0.1 port=" . $s2->port . " dbname=postgres",
+			$ci3, tcp_ci($primary, $s1), '', $pool_ci);
+	}
 
 	# 6: two more standbys for the scaling figure, stopped right after
 	if (section(6))

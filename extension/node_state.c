@@ -208,6 +208,7 @@ rr_read_node_state(RRNodeState *st)
 	TimestampTz bound;
 	RRSharedData d;
 	bool		changed = false;
+	bool		heard;
 	bool		in_contact;
 
 	memset(st, 0, sizeof(*st));
@@ -276,8 +277,8 @@ rr_read_node_state(RRNodeState *st)
 	 * times to its start time, which is no contact at all; a real message
 	 * has its send time from the upstream's clock, so the two differ.
 	 */
-	if (last_receipt != 0 && last_send != last_receipt &&
-		last_receipt > d.last_contact)
+	heard = (last_receipt != 0 && last_send != last_receipt);
+	if (heard && last_receipt > d.last_contact)
 	{
 		int64		transit = last_receipt - last_send;
 		TimestampTz at;
@@ -295,7 +296,14 @@ rr_read_node_state(RRNodeState *st)
 	}
 	st->upstream_contact = d.last_contact;
 
-	in_contact = st->streaming && d.last_contact != 0 &&
+	/*
+	 * In contact only once this receiver has heard from its upstream: a
+	 * receiver that has just (re)connected still holds the positions of
+	 * before, and until the upstream's first message nothing says that they
+	 * are still its end (a standby reconnecting after a cut would otherwise
+	 * look caught up for that moment, its old contact still recent).
+	 */
+	in_contact = st->streaming && heard && d.last_contact != 0 &&
 		st->now - d.last_contact <= contact_timeout_us();
 
 	if (in_contact && !XLogRecPtrIsInvalid(received))

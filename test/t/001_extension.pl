@@ -338,7 +338,15 @@ for my $s ($s1, $s2)
 	cmp_ok($c2 - $c1{ $s->name }, '>', 1.8,
 		$s->name . ": upstream_contact_seconds grows ($c1{$s->name} -> $c2)");
 	is($st->{streaming}, 0, $s->name . ': still not streaming');
-	is($st->{lag_bytes}, 0, $s->name . ': nothing received is unreplayed');
+	# everything complete that arrived is replayed.  The primary's WAL
+	# writer flushes whole pages, which may end inside a record: if it died
+	# just after, the standby holds the start of a record that never ends
+	# (seen once on 17: 3192 bytes), received up to a page boundary.
+	my ($lo) = ($st->{receive_lsn} // '') =~ m{/([0-9A-F]+)$};
+	ok( $st->{lag_bytes} == 0
+		  || (defined $lo && hex($lo) % 8192 == 0 && $st->{lag_bytes} <= 65536),
+		$s->name . ': nothing received is unreplayed but an incomplete last record'
+		  . " (lag_bytes $st->{lag_bytes}, received " . ($st->{receive_lsn} // 'NULL') . ')');
 }
 
 #

@@ -136,9 +136,18 @@ installcheck-tap: all test-programs
 	$(prove_installcheck)
 
 # server-less client tests, under AddressSanitizer and UBSan, and the
-# library's exported symbols (only the public API)
+# library's exported symbols (only the public API).  The number parsers are
+# also tested in a comma-decimal locale, compiled here into a scratch
+# directory (localedef, Debian's "locales" package; no root needed): without
+# it that one test says SKIP and why.
 check-client: test-programs
-	cd test && $(PROVE) $(PROVE_FLAGS) --exec '' ./unit_client
+	@locdir=$$(mktemp -d); loc=''; \
+	if localedef -i de_DE -f UTF-8 "$$locdir/de_DE.UTF-8" >/dev/null 2>&1; then \
+		loc=de_DE.UTF-8; \
+	else echo "check-client: localedef could not build de_DE.UTF-8 (package locales): the comma-decimal test is skipped"; fi; \
+	cd test && LOCPATH="$$locdir" RR_TEST_COMMA_LOCALE="$$loc" LSAN_OPTIONS=suppressions=lsan.supp \
+		$(PROVE) $(PROVE_FLAGS) --exec '' ./unit_client; \
+	rc=$$?; rm -rf "$$locdir"; exit $$rc
 	@bad=$$(nm -D --defined-only client/libreplroute.so.1 | awk '{print $$3}' | \
 		grep -v -e '^RR' -e '^REPLROUTE_1$$' || true); \
 	if [ -n "$$bad" ]; then echo "libreplroute exports non-API symbols: $$bad"; exit 1; \

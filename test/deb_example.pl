@@ -86,6 +86,16 @@ is(Cwd::realpath($linked // ''), Cwd::realpath("$libdir/libreplroute.so.1"),
 	  . "$libdir/libreplroute.a \$(pkg-config --libs libpq) -lm");
 ok($ok, 'it links with the packaged static library too') or diag($err);
 
+# the README's quick-start fragment, in a main() of its own: it must at
+# least compile against the packaged header (its hosts are examples)
+my ($frag) = slurp_file('README.md') =~ /^```c\n(.*?)```/ms;
+ok(defined $frag && $frag =~ /RRconnect/, "the README's quick start has a C fragment");
+open $fh, '>', "$dir/readme.c" or die "could not write $dir/readme.c: $!";
+print $fh "#include <replroute.h>\n\nint\nmain(void)\n{\n" . ($frag // '') . "\treturn 0;\n}\n";
+close $fh;
+($ok, $out, $err) = run('sh', '-c', "cc -Wall -Werror -c -o $dir/readme.o $dir/readme.c \$(pkg-config --cflags replroute)");
+ok($ok, "and it compiles warning-free against the packaged replroute.h") or diag($err);
+
 # a primary and a standby with the packaged extension (make_cluster runs
 # CREATE EXTENSION replroute on the primary)
 my ($primary, $standby) = ReplrouteTest::make_cluster(standbys => 1);

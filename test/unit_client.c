@@ -363,7 +363,7 @@ test_numbers(void)
 	ok(rr_parse_int64("9223372036854775808", &v) < 0, "reject INT64_MAX + 1");
 	ok(rr_parse_int64("12a", &v) < 0 && rr_parse_int64("", &v) < 0, "reject junk integers");
 
-	/* a comma-decimal locale (test/Makefile generates one when it can) */
+	/* a comma-decimal locale ("make check-client" compiles one when it can) */
 	if (comma && setlocale(LC_NUMERIC, comma) != NULL)
 	{
 		char	   *end;

@@ -44,31 +44,11 @@
 #include <time.h>
 
 #include "replroute.h"
+#include "test_util.h"
 
 #define MAX_THREADS		64
 #define MAX_NODES		16
 #define MAXPORTS		16
-
-static int64_t
-now_us(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t) ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
-}
-
-static void
-sleep_us(long us)
-{
-	struct timespec ts;
-
-	if (us <= 0)
-		return;
-	ts.tv_sec = us / 1000000;
-	ts.tv_nsec = (us % 1000000) * 1000;
-	nanosleep(&ts, NULL);
-}
 
 /* One line of text: newlines become spaces. */
 static void
@@ -114,17 +94,6 @@ count_port(reader *r, const char *port)
 	}
 }
 
-static int64_t
-handle_queries(const RRcluster *rr)
-{
-	int64_t		sum = 0;
-	int			i;
-
-	for (i = 0; i < RRnodeCount(rr); i++)
-		sum += RRnodeHealthQueries(rr, i);
-	return sum;
-}
-
 static void *
 run_reader(void *arg)
 {
@@ -140,7 +109,7 @@ run_reader(void *arg)
 		RRfinish(rr);
 		return NULL;
 	}
-	hq0 = handle_queries(rr);
+	hq0 = handle_health_queries(rr);
 	while (!atomic_load(r->stop))
 	{
 		int64_t		t0 = now_us();
@@ -167,7 +136,7 @@ run_reader(void *arg)
 		PQclear(res);
 		sleep_us(r->delay_us);
 	}
-	r->hq = handle_queries(rr) - hq0;
+	r->hq = handle_health_queries(rr) - hq0;
 	RRfinish(rr);
 	return NULL;
 }
@@ -184,17 +153,6 @@ typedef struct run
 	int64_t		mon_hq0;
 	char		sql[4096];
 } run;
-
-static int64_t
-monitor_queries(const RRmonitor *mon)
-{
-	int64_t		sum = 0;
-	int			i;
-
-	for (i = 0; i < RRmonitorNodeCount(mon); i++)
-		sum += RRmonitorHealthQueries(mon, i);
-	return sum;
-}
 
 static void
 cmd_start(run *rn, RRmonitor *mon, const char *conninfo, bool plain, char *args)
@@ -219,7 +177,7 @@ cmd_start(run *rn, RRmonitor *mon, const char *conninfo, bool plain, char *args)
 	memset(rn->readers, 0, sizeof(rn->readers));
 	atomic_store(&rn->stop, false);
 	rn->plain = plain;
-	rn->mon_hq0 = monitor_queries(mon);
+	rn->mon_hq0 = monitor_health_queries(mon);
 	rn->started_us = now_us();
 	for (i = 0; i < n; i++)
 	{
@@ -286,7 +244,7 @@ cmd_stop(run *rn, RRmonitor *mon)
 		}
 	}
 	if (!rn->plain)
-		hq = monitor_queries(mon) - rn->mon_hq0;
+		hq = monitor_health_queries(mon) - rn->mon_hq0;
 	printf("loop ok=%ld fail=%ld maxus=%lld ports=", ok, fail, (long long) maxus);
 	for (k = 0; k < MAXPORTS && ports[k]; k++)
 		printf("%s%d:%ld", k ? "," : "", ports[k], counts[k]);

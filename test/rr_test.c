@@ -62,29 +62,9 @@
 #include <time.h>
 
 #include "replroute.h"
+#include "test_util.h"
 
 #define MAXPORTS	16
-
-static int64_t
-now_us(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t) ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
-}
-
-static void
-sleep_us(long us)
-{
-	struct timespec ts;
-
-	if (us <= 0)
-		return;
-	ts.tv_sec = us / 1000000;
-	ts.tv_nsec = (us % 1000000) * 1000;
-	nanosleep(&ts, NULL);
-}
 
 static int64_t
 wall_us(void)
